@@ -21,8 +21,11 @@ TOOL_SRC  := $(sort $(wildcard tools/alarm-*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
 
+# A tool too large for one file lives in tools/alarm-NAME/*.c (one file per subcommand).
+TOOL_DIR_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/alarm-*/*.c)))))
+
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%) $(TOOL_DIR_NAMES:%=$(BUILD)/bin/%)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libalarm.a
@@ -49,6 +52,13 @@ $(LIBA): $(LIB_OBJ)
 $(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+
+define dir_tool
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $$(filter %.o,$$^) $$(LIBA) $$(LDLIBS) -o $$@
+endef
+$(foreach t,$(TOOL_DIR_NAMES),$(eval $(call dir_tool,$(t))))
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TESTLIB_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)

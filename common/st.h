@@ -1,0 +1,60 @@
+/* st: safetensors files, read by mmap and written atomically.
+ * Format: 8-byte little-endian header length N, N bytes of JSON
+ * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+ *  "__metadata__": {...}}, then the data block; offsets are relative to it.
+ * A checkpoint may be one file or shards listed by model.safetensors.index.json.
+ * Ownership: tensors and their names belong to the st_set and live until st_close. */
+#ifndef ALARM_ST_H
+#define ALARM_ST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define ST_MAX_DIMS 8
+
+typedef enum { ST_F32, ST_F16, ST_BF16, ST_OTHER } st_dtype;
+
+typedef struct {
+    const char *name;
+    st_dtype dtype;
+    char dtype_name[16];        /* as written in the header, e.g. "F32", "I64" */
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+    size_t numel;
+    size_t nbytes;
+    const unsigned char *data;  /* points into the mapped file */
+} st_tensor;
+
+typedef struct st_set st_set;
+
+/* Opens `path`: a .safetensors file, or a checkpoint directory holding
+ * model.safetensors or model.safetensors.index.json with its shards.
+ * Validates every header fully (offsets in range, non-overlapping, sizes
+ * matching dtype x shape) before returning. */
+int st_open(st_set **out, const char *path, alarm_err *e);
+void st_close(st_set *s);
+
+size_t st_count(const st_set *s);
+const st_tensor *st_at(const st_set *s, size_t i);
+const st_tensor *st_find(const st_set *s, const char *name); /* NULL if absent */
+
+/* Converts a F32/F16/BF16 tensor to fp32 into dst, which holds t->numel floats. */
+int st_to_f32(const st_tensor *t, float *dst, alarm_err *e);
+
+/* One tensor to write: fp32 data of `ndim` dims. */
+typedef struct {
+    const char *name;
+    const float *data;
+    int ndim;
+    int64_t shape[ST_MAX_DIMS];
+} st_out;
+
+/* Writes tensors as F32 (or BF16/F16 when `dtype` says so) to `path`,
+ * through a temporary file renamed into place. `metadata` may be NULL or a
+ * NULL-terminated list of key, value string pairs for "__metadata__". */
+int st_write(const char *path, const st_out *tensors, size_t n, st_dtype dtype,
+             const char *const *metadata, alarm_err *e);
+
+#endif
