@@ -103,7 +103,8 @@ demo: tools
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
-            libopenblas-dev libpcre2-dev libcmocka-dev bats jq sqlite3 clang libclang-rt-14-dev
+            libopenblas-dev libpcre2-dev libcmocka-dev bats jq sqlite3 groff-base \
+            clang libclang-rt-14-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
