@@ -3,6 +3,10 @@
  * inside the data block, no overlaps, no duplicate names) before st_open
  * returns, so later code can trust st_tensor.data/nbytes. Files are mmapped
  * read-only; nothing beyond the headers is touched here. */
+/* The sanitizer build replaces CFLAGS (and its -D_GNU_SOURCE): ask here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "st.h"
 #include "st_internal.h"
 
@@ -262,6 +266,25 @@ static int parse_entries(st_set *s, size_t fidx, const cJSON *root, const unsign
     return check_overlaps(s, first, f->label, e);
 }
 
+/* JSON forbids raw control bytes, but cJSON takes them inside strings, and it
+ * cuts a string at a NUL or a \u0000: either would let two different names in
+ * the file become one name here. Refuse both before parsing. */
+static int check_header_bytes(const char *hdr, size_t n, const char *label, alarm_err *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)hdr[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+            return err_set(e, "%s: header has a control byte 0x%02x at byte %zu", label, c, i);
+        if (c == '\\' && i + 1 < n) {
+            if (n - i >= 6 && memcmp(hdr + i + 1, "u0000", 5) == 0)
+                return err_set(e, "%s: header has a \\u0000 escape at byte %zu (names and "
+                                  "values cannot hold NUL)", label, i);
+            i++; /* skip the escaped character: an escaped backslash then u0000 is text */
+        }
+    }
+    return 0;
+}
+
 /* Validates the image of files[fidx] and appends its tensors to the set. */
 static int parse_file(st_set *s, size_t fidx, const unsigned char *base, alarm_err *e)
 {
@@ -290,6 +313,10 @@ static int parse_file(st_set *s, size_t fidx, const unsigned char *base, alarm_e
     memcpy(hdr, base + 8, hlen);
     hdr[hlen] = '\0';
     const char *end = NULL;
+    if (check_header_bytes(hdr, hlen, f->label, e) < 0) {
+        free(hdr);
+        return -1;
+    }
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, hlen, &end, 0);
     int rc = 0;
     if (!root) {
@@ -346,6 +373,9 @@ static int index_names(st_set *s, alarm_err *e)
                 a = b;
                 b = tmp;
             }
+            if (s->file_of[a] == s->file_of[b])
+                return err_set(e, "%s: tensor \"%s\" appears twice",
+                               s->files[s->file_of[a]].label, s->t[a].name);
             return err_set(e, "tensor \"%s\" appears twice (in %s and %s)", s->t[a].name,
                            s->files[s->file_of[a]].label, s->files[s->file_of[b]].label);
         }

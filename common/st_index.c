@@ -2,6 +2,10 @@
  * directory, or a sharded checkpoint described by model.safetensors.index.json
  * ({"weight_map": {tensor name: shard file}}). Each shard is opened once and
  * every name in the map must be found in the shard it names. */
+/* The sanitizer build replaces CFLAGS (and its -D_GNU_SOURCE): ask here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "st.h"
 #include "st_internal.h"
 

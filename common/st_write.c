@@ -2,6 +2,10 @@
  * lays it out (header padded with spaces so the data block starts at a
  * multiple of 8, tensors contiguous in the order given), through a temporary
  * file in the same directory that is fsynced and renamed over `path`. */
+/* The sanitizer build replaces CFLAGS (and its -D_GNU_SOURCE): ask here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "st.h"
 
 #include <errno.h>

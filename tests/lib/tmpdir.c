@@ -1,4 +1,8 @@
 /* tmpdir: scratch files for the tests (see tmpdir.h). */
+/* The sanitizer build replaces CFLAGS (and its -D_GNU_SOURCE): ask here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
