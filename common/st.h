@@ -3,7 +3,9 @@
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
  *  "__metadata__": {...}}, then the data block; offsets are relative to it.
  * A checkpoint may be one file or shards listed by model.safetensors.index.json.
- * Ownership: tensors and their names belong to the st_set and live until st_close. */
+ * Ownership: tensors and their names belong to the st_set and live until st_close.
+ * Data is read in place through mmap: opening touches only the headers, and a
+ * tensor's pages are read when it is converted. Hosts are assumed little-endian. */
 #ifndef ALARM_ST_H
 #define ALARM_ST_H
 
@@ -40,8 +42,24 @@ size_t st_count(const st_set *s);
 const st_tensor *st_at(const st_set *s, size_t i);
 const st_tensor *st_find(const st_set *s, const char *name); /* NULL if absent */
 
-/* Converts a F32/F16/BF16 tensor to fp32 into dst, which holds t->numel floats. */
+/* Validates a safetensors image already in memory (not copied: `buf` must
+ * outlive the set). `label` names it in error messages. For tests and fuzzing. */
+int st_open_buffer(st_set **out, const void *buf, size_t len, const char *label,
+                   alarm_err *e);
+
+/* Value of key in "__metadata__" (of any file of the set), NULL if absent. */
+const char *st_metadata(const st_set *s, const char *key);
+
+/* Converts a F32/F16/BF16 tensor to fp32 into dst, which holds t->numel floats.
+ * Other dtypes are refused with an error naming the tensor. */
 int st_to_f32(const st_tensor *t, float *dst, alarm_err *e);
+
+/* Exact scalar conversions; fp32 -> 16 bits rounds to nearest even like
+ * PyTorch's .to(torch.bfloat16) / .to(torch.float16) (NaN -> 0xffff / sign|0x7e00). */
+float st_bf16_to_f32(uint16_t h);
+float st_f16_to_f32(uint16_t h);
+uint16_t st_f32_to_bf16(float f);
+uint16_t st_f32_to_f16(float f);
 
 /* One tensor to write: fp32 data of `ndim` dims. */
 typedef struct {
