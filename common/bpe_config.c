@@ -66,10 +66,13 @@ static int load_pretok_item(bpe *t, const cJSON *pt, int depth, alarm_err *e)
     const char *ty = type_of(pt);
     if (!strcmp(ty, "ByteLevel")) {
         t->add_prefix_space = flag(pt, "add_prefix_space", 1);
-        if (flag(pt, "use_regex", 1) &&
-            bpe_add_split_regex(t, bpe_gpt2_pattern, strlen(bpe_gpt2_pattern),
-                                BPE_SPLIT_ISOLATED, 0, e) < 0)
-            return -1;
+        t->byte_level_at = (int)t->n_splits;
+        if (flag(pt, "use_regex", 1)) {
+            if (bpe_add_split_regex(t, bpe_gpt2_pattern, strlen(bpe_gpt2_pattern),
+                                    BPE_SPLIT_ISOLATED, 0, e) < 0)
+                return -1;
+            t->splits[t->n_splits - 1].byte_level = 1;
+        }
         return 1;
     }
     if (!strcmp(ty, "Split"))

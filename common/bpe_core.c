@@ -250,19 +250,26 @@ int bpe_reserve_ids(bpe *t, size_t n_ids, alarm_err *e)
 {
     if (n_ids <= t->n_ids)
         return 0;
-    if (n_ids > (size_t)INT32_MAX)
-        return err_set(e, "token id %zu out of range", n_ids - 1);
-    size_t *off = realloc(t->tok_off, n_ids * sizeof *off);
-    if (off)
-        t->tok_off = off;
-    uint32_t *len = realloc(t->tok_len, n_ids * sizeof *len);
-    if (len)
-        t->tok_len = len;
-    uint8_t *fl = realloc(t->tok_flags, n_ids);
-    if (fl)
-        t->tok_flags = fl;
-    if (!off || !len || !fl)
-        return err_set(e, "out of memory for %zu tokens", n_ids);
+    if (n_ids > BPE_MAX_IDS)
+        return err_set(e, "token id %zu out of range (ids stop below %d)", n_ids - 1, BPE_MAX_IDS);
+    if (n_ids > t->ids_cap) {
+        /* Geometric growth: vocabularies arrive one id at a time. */
+        size_t cap = t->ids_cap ? t->ids_cap : 1024;
+        while (cap < n_ids)
+            cap *= 2;
+        size_t *off = realloc(t->tok_off, cap * sizeof *off);
+        if (off)
+            t->tok_off = off;
+        uint32_t *len = realloc(t->tok_len, cap * sizeof *len);
+        if (len)
+            t->tok_len = len;
+        uint8_t *fl = realloc(t->tok_flags, cap);
+        if (fl)
+            t->tok_flags = fl;
+        if (!off || !len || !fl)
+            return err_set(e, "out of memory for %zu tokens", n_ids);
+        t->ids_cap = cap;
+    }
     for (size_t i = t->n_ids; i < n_ids; i++) {
         t->tok_off[i] = 0;
         t->tok_len[i] = 0;
@@ -315,12 +322,18 @@ int bpe_add_split_regex(bpe *t, const char *pattern, size_t len, int behavior, i
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* an interpreter fallback if JIT fails */
     bpe_split *s = realloc(t->splits, (t->n_splits + 1) * sizeof *s);
-    if (!s) {
+    char *src = malloc(len + 1);
+    if (s)
+        t->splits = s;
+    if (!s || !src) {
+        free(src);
         pcre2_code_free(re);
         return err_set(e, "out of memory");
     }
-    t->splits = s;
-    t->splits[t->n_splits++] = (bpe_split){.re = re, .behavior = behavior, .invert = invert};
+    memcpy(src, pattern, len);
+    src[len] = 0;
+    t->splits[t->n_splits++] = (bpe_split){.re = re, .literal = src, .literal_len = len,
+                                           .behavior = behavior, .invert = invert};
     return 0;
 }
 

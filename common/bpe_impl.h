@@ -37,16 +37,21 @@ enum { BPE_SPLIT_ISOLATED, BPE_SPLIT_REMOVED, BPE_SPLIT_MERGED_PREV,
 
 typedef struct {
     pcre2_code *re;   /* NULL for a literal string pattern */
-    char *literal;
+    char *literal;    /* the regex source, or the literal string */
     size_t literal_len;
+    int byte_level;   /* the regex step of a ByteLevel pre-tokenizer */
     int behavior;
     int invert;
 } bpe_split;
+
+/* Ids stop below this (16M); a larger id in a file is refused, not allocated. */
+#define BPE_MAX_IDS (1 << 24)
 
 enum { BPE_TOK_MODEL = 1, BPE_TOK_ADDED = 2, BPE_TOK_SPECIAL = 4 };
 
 struct bpe {
     size_t n_ids;        /* largest id + 1 */
+    size_t ids_cap;      /* room in tok_off/tok_len/tok_flags */
     char *bytes;         /* every token's raw bytes, back to back */
     size_t bytes_len, bytes_cap;
     size_t *tok_off;     /* (n_ids,) into bytes */
@@ -61,6 +66,7 @@ struct bpe {
     bpe_split *splits;   /* pre-tokenizer steps, in order */
     size_t n_splits;
     int add_prefix_space;
+    int byte_level_at;   /* the ByteLevel step's place among splits (for writing) */
     int nfc;             /* NFC normalizer */
     int ignore_merges;
     int32_t unk_id;
