@@ -17,7 +17,7 @@ static void reason(const select_ctx *c, size_t a, char *buf, size_t n)
     if (!c->o.auto_k) {
         snprintf(buf, n, c->selected[a] ? "given with --aspect" : "not given with --aspect");
     } else if (c->selected[a]) {
-        snprintf(buf, n, "lowest inconsistency: rank %zu of %zu", c->rank[a], cands);
+        snprintf(buf, n, "picked: rank %zu of %zu by inconsistency", c->rank[a], cands);
     } else if (c->missing[a]) {
         snprintf(buf, n, "not a candidate: absent from %llu records",
                  (unsigned long long)c->missing[a]);
