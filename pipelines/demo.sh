@@ -25,10 +25,10 @@ for mode in holistic aspect sum hierarchical; do
 done
 
 echo "== what the store holds"
-sqlite3 -box "$db" "SELECT id, tool, status, json_extract(argv, '\$[2]') AS arg FROM runs"
+sqlite3 -box "$db" "SELECT id, tool, status, argv FROM runs"
 sqlite3 -box "$db" "SELECT aspect, agree, disagree, aspect_ties,
                            round(inconsistency, 4) AS inconsistency, selected
-                    FROM selection_aspects ORDER BY inconsistency"
+                    FROM selection_aspects WHERE run_id = 1 ORDER BY inconsistency"
 sqlite3 -box "$db" "SELECT mode, count(*) AS records, round(avg(gate), 3) AS gate_open,
                            round(avg(total), 3) AS mean_total
                     FROM combined_rewards GROUP BY run_id ORDER BY run_id"
