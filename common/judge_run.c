@@ -18,6 +18,7 @@ typedef struct {
     char *body;
     char key[65];
     int verdict;
+    long next_same; /* the next task asking exactly the same, or -1 */
 } llm_task;
 
 typedef struct {
@@ -27,6 +28,8 @@ typedef struct {
     judge_progress *st;
     llm_task *tasks;
     http_pool *pool;
+    size_t *keys;   /* open-addressing table of queued tasks by key (index + 1) */
+    size_t nkeys;   /* its size, a power of two */
     double t0;
 } llm_run;
 
@@ -106,9 +109,31 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
             return -1;
     }
     int rc = record(run, k, 0, res->latency_ms, error, e);
+    /* Tasks that asked the very same question share this answer. */
+    for (long f = k->next_same; rc == 0 && f >= 0; f = run->tasks[f].next_same) {
+        llm_task *same = &run->tasks[f];
+        same->verdict = error ? JV_FAILED : system_verdict(pos, same->ord);
+        run->st->shared++;
+        rc = record(run, same, 0, -1, error, e);
+    }
     free(k->body); /* the pool is done with it */
     k->body = NULL;
     return rc;
+}
+
+/* Returns the queued task with k's key, or NULL after entering k as queued. */
+static llm_task *queued_same(llm_run *run, llm_task *k)
+{
+    size_t h = strtoull(k->key + 48, NULL, 16) & (run->nkeys - 1);
+    for (;; h = (h + 1) & (run->nkeys - 1)) {
+        if (!run->keys[h]) {
+            run->keys[h] = (size_t)(k - run->tasks) + 1;
+            return NULL;
+        }
+        llm_task *q = &run->tasks[run->keys[h] - 1];
+        if (strcmp(q->key, k->key) == 0)
+            return q;
+    }
 }
 
 static void report(llm_run *run)
@@ -118,6 +143,7 @@ static void report(llm_run *run)
         const http_stats *h = http_pool_stats(run->pool);
         st->sent = h->sent;
         st->retries = h->retries;
+        st->failed_requests = h->failed;
     }
     st->elapsed_s = now_s() - run->t0;
     if (run->cfg->progress)
@@ -172,6 +198,14 @@ static int prepare(llm_run *run, llm_task *k, alarm_err *e)
         k->body = NULL;
         return rc;
     }
+    llm_task *same = queued_same(run, k);
+    if (same) {
+        k->next_same = same->next_same;
+        same->next_same = k - run->tasks;
+        free(k->body);
+        k->body = NULL;
+        return 0;
+    }
     /* About four bytes a token, plus a short answer. */
     double tokens = (double)strlen(k->body) / 4.0 + 16.0;
     return http_pool_add(run->pool, (size_t)(k - run->tasks), k->body, strlen(k->body), tokens, e);
@@ -181,11 +215,17 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
                   judge_progress *st, alarm_err *e)
 {
     memset(st, 0, sizeof *st);
-    llm_run run = {set, cfg, t, st, NULL, NULL, now_s()};
+    llm_run run = {.set = set, .cfg = cfg, .t = t, .st = st, .t0 = now_s()};
     size_t npairs = set->nsys * (set->nsys - 1) / 2, n = npairs * set->nprompts * 2;
     run.tasks = calloc(n ? n : 1, sizeof *run.tasks);
-    if (!run.tasks)
+    for (run.nkeys = 16; run.nkeys < 2 * n; run.nkeys *= 2)
+        ;
+    run.keys = calloc(run.nkeys, sizeof *run.keys);
+    if (!run.tasks || !run.keys) {
+        free(run.tasks);
+        free(run.keys);
         return err_set(e, "out of memory");
+    }
     int rc = http_pool_new(&run.pool, &cfg->http, e);
     st->total = (long)n;
     size_t k = 0;
@@ -195,6 +235,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
                 for (int ord = 0; rc == 0 && ord < 2; ord++) {
                     llm_task *tk = &run.tasks[k++];
                     tk->i = i, tk->j = j, tk->p = p, tk->ord = ord;
+                    tk->next_same = -1;
                     rc = prepare(&run, tk, e);
                 }
     if (rc == 0 && on_tick(&run, e) < 0)
@@ -213,6 +254,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
     for (size_t x = 0; x < n; x++)
         free(run.tasks[x].body);
     free(run.tasks);
+    free(run.keys);
     http_pool_free(run.pool);
     return rc;
 }

@@ -1,7 +1,8 @@
 /* judge_run: judging every pair of systems on every prompt, by an LLM (both
  * orders, through http and the cache) or by a reward. Judgment records go to
  * `out` (JSONL, as they are decided) and to the store; counts go to a tally.
- * Identical responses are a tie without a request. */
+ * Identical responses are a tie without a request, and a question asked
+ * twice in one run (two systems with the same response) is sent once. */
 #ifndef ALARM_JUDGE_RUN_H
 #define ALARM_JUDGE_RUN_H
 
@@ -18,8 +19,10 @@ typedef struct {
     long done;
     long cached;       /* answered from the cache */
     long identical;    /* ties without a request */
+    long shared;       /* answered by a request another pair asked too */
     long sent, retries;/* HTTP attempts, and how many of them were retries */
-    long failed;       /* requests that failed for good */
+    long failed;       /* judgments whose request failed for good */
+    long failed_requests; /* HTTP requests that failed for good */
     long unparseable;
     double elapsed_s;
 } judge_progress;

@@ -194,9 +194,10 @@ static int summarise(judge_opts *o, const judge_set *set, const judge_tally *t, 
     free(names);
     if (o->model && !o->c.quiet)
         fprintf(stderr, "%s: %ld judgments: %ld requests answered, %ld from the cache, "
-                        "%ld identical, %ld retries, %ld unparseable, %ld failed for good\n",
-                o->c.tool, p->total, p->sent - p->retries - p->failed, p->cached, p->identical,
-                p->retries, p->unparseable, p->failed);
+                        "%ld shared, %ld identical, %ld retries, %ld unparseable, "
+                        "%ld failed for good\n",
+                o->c.tool, p->total, p->sent - p->retries - p->failed_requests, p->cached,
+                p->shared, p->identical, p->retries, p->unparseable, p->failed);
     return rc;
 }
 
@@ -309,7 +310,7 @@ int main(int argc, char **argv)
     }
     status = CLI_OK;
     if (prog.failed > 0) {
-        cli_error(&o.c, "%ld requests failed for good and were counted as ties; "
+        cli_error(&o.c, "%ld judgments failed for good and were counted as ties; "
                         "rerun with the same --db to retry only them", prog.failed);
         status = CLI_FAIL;
     }
