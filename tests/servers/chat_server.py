@@ -16,12 +16,18 @@ Markers in the user message inject faults:
   MALFORMED    200 with a body that is not JSON
 A request with "tools" gets a tool call answer, otherwise a text answer
 (--text-only ignores tools). --key K answers 401 unless the request carries
-"Authorization: Bearer K". The server stops by itself after --max-seconds."""
+"Authorization: Bearer K". The server stops by itself after --max-seconds.
+--workers N forks N processes sharing the listening socket, for benchmarks:
+one Python process serialises the CPU work of 32 simultaneous answers, which
+adds its own latency; the fault markers' "first time" is then per process."""
 import argparse
 import asyncio
 import hashlib
 import json
+import os
 import re
+import signal
+import socket
 import sys
 import time
 
@@ -142,7 +148,17 @@ async def handle(st, reader, writer):
         writer.close()
 
 
-async def main():
+async def serve(st, sock, max_seconds, parent):
+    server = await asyncio.start_server(lambda r, w: handle(st, r, w), sock=sock)
+    async with server:
+        deadline = time.monotonic() + max_seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            if parent is not None and os.getppid() != parent:
+                break  # the parent is gone (killed): do not outlive it
+
+
+def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--log")
@@ -151,18 +167,38 @@ async def main():
     p.add_argument("--key")
     p.add_argument("--text-only", action="store_true")
     p.add_argument("--max-seconds", type=float, default=600)
+    p.add_argument("--workers", type=int, default=1)
     args = p.parse_args()
-    st = State(args)
-    server = await asyncio.start_server(lambda r, w: handle(st, r, w), "127.0.0.1", args.port,
-                                        backlog=256)
-    port = server.sockets[0].getsockname()[1]
-    print(port, flush=True)
-    async with server:
-        await asyncio.sleep(args.max_seconds)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(512)
+    sock.setblocking(False)
+    children = []
+    parent = os.getpid()
+    for _ in range(args.workers - 1):
+        pid = os.fork()
+        if pid == 0:
+            asyncio.run(serve(State(args), sock, args.max_seconds, parent))
+            os._exit(0)
+        children.append(pid)
+
+    def stop(signum, frame):
+        for c in children:
+            try:
+                os.kill(c, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(sock.getsockname()[1], flush=True)
+    try:
+        asyncio.run(serve(State(args), sock, args.max_seconds, None))
+    except KeyboardInterrupt:
+        pass
+    stop(None, None)
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    main()
