@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark, one script each. Not a test: prints figures.
+# `make bench`: every benchmark, one script each. Not a test: prints figures
+# measured on this machine, with the commands that reproduce them.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./select.sh
+./judge.sh
