@@ -273,12 +273,55 @@ def make(name, c, head):
         f.write("\n")
     write_safetensors(os.path.join(d, "model.safetensors"), p)
     write_safetensors(os.path.join(d, "expected.safetensors"), exp)
+    return p, x, targets
+
+
+# AdamW run checked by the C tests: torch.optim.AdamW with two parameter groups
+# (matrices decay, vectors do not), clip_grad_norm_, and transformers' cosine
+# schedule with warmup (lr factor step/warmup, then 0.5 (1 + cos(pi progress))).
+ADAMW = {"lr": 1e-2, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1, "clip": 0.5,
+         "warmup": 1, "total": 4, "steps": 3}
+
+
+def lr_at(step):
+    a = ADAMW
+    if step < a["warmup"]:
+        return a["lr"] * step / a["warmup"]
+    prog = min(1.0, (step - a["warmup"]) / (a["total"] - a["warmup"]))
+    return a["lr"] * 0.5 * (1.0 + math.cos(math.pi * prog))
+
+
+def make_adamw(name, c, p0, x, targets):
+    p = {n: t.detach().clone().requires_grad_(True) for n, t in p0.items()}
+    decay = [t for t in p.values() if t.dim() == 2]
+    no_decay = [t for t in p.values() if t.dim() != 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": ADAMW["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=ADAMW["lr"], betas=ADAMW["betas"], eps=ADAMW["eps"])
+    out = {}
+    for step in range(ADAMW["steps"]):
+        opt.zero_grad()
+        h = llama_forward(p, c, x)
+        w = p["model.embed_tokens.weight"] if c["tie_word_embeddings"] else p["lm_head.weight"]
+        loss = F.cross_entropy((h @ w.t()).view(-1, c["vocab_size"]), targets.view(-1), ignore_index=-1)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(list(p.values()), ADAMW["clip"])
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        opt.step()
+        out["loss.%d" % step] = loss.detach().reshape(1)
+        out["gnorm.%d" % step] = norm.detach().reshape(1)
+    for n, t in p.items():
+        out["param." + n] = t.detach()
+    write_safetensors(os.path.join(OUT, name, "adamw.safetensors"), out)
 
 
 def main():
     torch.manual_seed(1234)
     for name, (c, head) in VARIANTS.items():
-        make(name, c, head)
+        p, x, targets = make(name, c, head)
+        if name == "llama_gqa_untied":
+            make_adamw(name, c, p, x, targets)
         print("wrote", name)
 
 
