@@ -124,8 +124,9 @@ float tfm_loss_lm(tfm_model *m, const int *targets, float scale);
  * m->grads. Needs the activations of the last forward. */
 void tfm_backward(tfm_model *m);
 
-/* Threads for element-wise work and attention (0 = all cores). OpenBLAS
- * gets the same number, never both at once. */
+/* Threads for everything (0 = all cores): OpenMP threads split the matrix
+ * products between them and call OpenBLAS single-threaded, so the two
+ * never both run a pool of threads. Process-wide. */
 void tfm_set_threads(tfm_model *m, int n);
 
 #endif

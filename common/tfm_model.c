@@ -280,6 +280,8 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
                        cfg->rope_scaling, cfg->rs_factor, cfg->rs_low, cfg->rs_high,
                        cfg->rs_orig_max);
     }
+    /* matrix products split over our threads; OpenBLAS itself stays single */
+    openblas_set_num_threads(1);
     m->threads = omp_get_max_threads();
     return 0;
 fail:
@@ -364,5 +366,5 @@ void tfm_set_threads(tfm_model *m, int n)
         n = omp_get_num_procs();
     m->threads = n;
     omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
 }

@@ -6,7 +6,36 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
+
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major, with the M rows split
+ * over the OpenMP threads, each calling single-threaded OpenBLAS. One pool
+ * of threads does all the work, so OpenBLAS's own threads never spin
+ * against ours (tfm_build sets OpenBLAS to one thread). */
+void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int nt = omp_get_max_threads();
+    double work = (double)M * N * K;
+    if (nt > 1 && work > 4e5 && M >= 32) {
+#pragma omp parallel num_threads(nt)
+        {
+            int id = omp_get_thread_num(), n = omp_get_num_threads();
+            int chunk = ((M + n - 1) / n + 7) & ~7;
+            int m0 = id * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
+            if (m0 < m1) {
+                const float *a = ta ? A + m0 : A + (size_t)m0 * lda;
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                            tb ? CblasTrans : CblasNoTrans, m1 - m0, N, K, alpha, a, lda, B,
+                            ldb, beta, C + (size_t)m0 * ldc, ldc);
+            }
+        }
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
                         size_t N, int IC, int OC, int wt)
@@ -18,30 +47,29 @@ void tfm_matmul_forward(float *out, const float *inp, const float *w, const floa
             memcpy(out + n * OC, bias, (size_t)OC * sizeof *out);
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, wt ? CblasTrans : CblasNoTrans, (int)N, OC, IC,
-                1.0f, inp, IC, w, wt ? IC : OC, beta, out, OC);
+    tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, beta, out, OC);
 }
 
 void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, size_t N, int IC, int OC, int wt)
 {
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, wt ? CblasNoTrans : CblasTrans, (int)N, IC, OC,
-                    1.0f, dout, OC, w, wt ? IC : OC, 1.0f, dinp, IC);
+        tfm_sgemm(0, !wt, (int)N, IC, OC, 1.0f, dout, OC, w, wt ? IC : OC, 1.0f, dinp, IC);
     if (dw) {
         if (wt)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, (int)N, 1.0f, dout, OC,
-                        inp, IC, 1.0f, dw, IC);
+            tfm_sgemm(1, 0, OC, IC, (int)N, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
         else
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IC, OC, (int)N, 1.0f, inp, IC,
-                        dout, OC, 1.0f, dw, OC);
+            tfm_sgemm(1, 0, IC, OC, (int)N, 1.0f, inp, IC, dout, OC, 1.0f, dw, OC);
     }
-    if (dbias)
-        for (size_t n = 0; n < N; n++) {
-            const float *d = dout + n * OC;
-            for (int o = 0; o < OC; o++)
-                dbias[o] += d[o];
+    if (dbias) {
+#pragma omp parallel for if ((size_t)OC * N > 65536)
+        for (int o = 0; o < OC; o++) {
+            float s = 0.0f;
+            for (size_t n = 0; n < N; n++)
+                s += dout[n * OC + o];
+            dbias[o] += s;
         }
+    }
 }
 
 void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
@@ -136,12 +164,19 @@ void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
 
 #define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
 
+/* tanh(u) = 1 - 2 / (1 + exp(2u)): one expf instead of glibc's slower
+ * tanhf; absolute error ~1e-7, and exp overflow gives the right limits. */
+static inline float fast_tanh(float u)
+{
+    return 1.0f - 2.0f / (1.0f + expf(2.0f * u));
+}
+
 void tfm_gelu_forward(float *out, const float *inp, size_t n)
 {
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_S * (x + 0.044715f * x * x * x)));
+        out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_S * (x + 0.044715f * x * x * x)));
     }
 }
 
@@ -150,7 +185,7 @@ void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t 
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        float t = tanhf(GELU_S * (x + 0.044715f * x * x * x));
+        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
         float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * dt);
     }
@@ -245,6 +280,7 @@ void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int 
                 for (int t2 = 0; t2 <= t; t2++) {
                     const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
                     float s = 0.0f;
+#pragma omp simd reduction(+ : s)
                     for (int i = 0; i < HS; i++)
                         s += q[i] * k[i];
                     s *= scale;
@@ -267,6 +303,7 @@ void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int 
                 for (int t2 = 0; t2 <= t; t2++) {
                     const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
                     float pv = p[t2];
+#pragma omp simd
                     for (int i = 0; i < HS; i++)
                         y[i] += pv * v[i];
                 }
@@ -296,10 +333,11 @@ void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const f
                     for (int t2 = 0; t2 <= t; t2++) {
                         const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
                         float *dv = dbase + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
-                        float s = 0.0f;
+                        float s = 0.0f, pt = p[t2];
+#pragma omp simd reduction(+ : s)
                         for (int i = 0; i < HS; i++) {
                             s += dy[i] * v[i];
-                            dv[i] += p[t2] * dy[i];
+                            dv[i] += pt * dy[i];
                         }
                         dp[t2] = s;
                         dot += s * p[t2];
@@ -308,6 +346,7 @@ void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const f
                         float ds = p[t2] * (dp[t2] - dot) * scale;
                         const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
                         float *dk = dbase + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
+#pragma omp simd
                         for (int i = 0; i < HS; i++) {
                             dq[i] += ds * k[i];
                             dk[i] += ds * q[i];

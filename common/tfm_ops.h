@@ -8,6 +8,11 @@
 
 #include <stddef.h>
 
+/* C (M, N) = alpha op(A) op(B) + beta C (row-major; op transposes when ta/tb),
+ * the M rows split over the OpenMP threads, each calling OpenBLAS. */
+void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+
 /* out (N, OC) = inp (N, IC) @ W + bias; W is (OC, IC) when wt (nn.Linear)
  * or (IC, OC) when not (GPT-2 Conv1D). bias may be NULL. */
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
