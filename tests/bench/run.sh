@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./select.sh
 ./judge.sh
+./model.sh

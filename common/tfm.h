@@ -1,0 +1,132 @@
+/* tfm: the transformer runtime (GPT-2 and Llama families) in fp32.
+ * A model is built once for a maximum batch B and length T: parameters,
+ * gradients, AdamW moments and activations each live in one allocation with
+ * a table of tensors into it, and nothing is allocated during a step.
+ * Sequences are right-padded; lens[b] (or T when lens is NULL) is the number
+ * of real tokens of row b. Causal attention means real tokens never see the
+ * padding, so padding needs no mask; heads that pool (score) use lens.
+ * Ownership: everything hangs off the tfm_model and dies in tfm_free. */
+#ifndef ALARM_TFM_H
+#define ALARM_TFM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "tfm_config.h"
+
+/* One named tensor of the parameter table (Hugging Face name and shape). */
+typedef struct {
+    char name[96];
+    size_t offset; /* in floats, into params / grads / moments */
+    size_t numel;
+    int ndim;
+    int64_t shape[2];
+    int decay; /* AdamW weight decay applies: matrices and embeddings, not norms or biases */
+} tfm_tensor;
+
+/* Roles of tensors in the forward pass. Llama's q/k/v (and gate/up) are
+ * consecutive in memory, so each group is one matrix product. */
+enum {
+    TW_LN1_W, TW_LN1_B, TW_QKV_W, TW_QKV_B, TW_O_W, TW_O_B,
+    TW_LN2_W, TW_LN2_B, TW_FC_W, TW_FC_B, TW_PROJ_W, TW_PROJ_B,
+    TW_NLAYER_ROLES
+};
+enum { TG_WTE, TG_WPE, TG_LNF_W, TG_LNF_B, TG_LM, TG_VH_W, TG_VH_B, TG_CLS_W, TG_CLS_B,
+       TG_NROLES };
+
+/* Activations of one layer, pointers into the activation arena. */
+typedef struct {
+    float *ln1;       /* (B, T, C) */
+    float *ln1_mean;  /* (B, T) GPT-2 only */
+    float *ln1_rstd;  /* (B, T) */
+    float *qkv;       /* (B, T, QKV) q and k after RoPE */
+    float *att;       /* (B, NH, T, T) attention probabilities */
+    float *atty;      /* (B, T, NH*HS) */
+    float *res2;      /* (B, T, C) residual after attention */
+    float *ln2;       /* (B, T, C) */
+    float *ln2_mean;  /* (B, T) */
+    float *ln2_rstd;  /* (B, T) */
+    float *fc;        /* (B, T, FC) GPT-2: 4C pre-GELU; Llama: gate | up (2 FF) */
+    float *act;       /* (B, T, FF) */
+    float *res3;      /* (B, T, C) residual after the MLP = next layer's input */
+} tfm_layer_acts;
+
+typedef struct tfm_model {
+    tfm_config cfg;
+    int B, T;         /* maxima the activations are sized for */
+    int QKV;          /* (NH + 2 NKV) HS */
+    int FC;           /* width of the first MLP product */
+    /* parameter table */
+    tfm_tensor *tab;
+    int ntab;
+    size_t nparams;
+    size_t *role;     /* (L + 1) x roles, offsets; SIZE_MAX when absent */
+    float *params, *grads, *m, *v; /* (nparams) each; grads/m/v NULL until tfm_train_alloc */
+    /* activations */
+    float *acts_mem;
+    size_t nacts;
+    float *encoded;   /* (B, T, C) embeddings = residual into layer 0 */
+    tfm_layer_acts *la; /* (L) */
+    float *lnf, *lnf_mean, *lnf_rstd; /* (B,T,C), (B,T), (B,T) */
+    float *logits;    /* (B, T, V) when cfg.lm_head */
+    float *values;    /* (B, T) when cfg.value_head */
+    float *cls;       /* (B, NL) score head or (B, T, NL) token head */
+    float *rope_cos, *rope_sin; /* (maxT', HS/2) Llama */
+    int rope_T;
+    /* gradients of activations (tfm_train_alloc) */
+    float *dacts_mem;
+    size_t ndacts;
+    float *dres, *dln, *dqkv, *datt, *datty, *dfc, *dact; /* one layer's worth, reused */
+    float *dlogits, *dvalues, *dcls; /* gradients of the head outputs, set by losses */
+    /* the last forward */
+    int fB, fT;
+    int *lens;        /* (B) */
+    int *tokens;      /* (B, T) */
+    int threads;
+} tfm_model;
+
+/* Builds a model with zeroed parameters and activations for (B, T) maxima.
+ * T must not exceed cfg->maxT. */
+int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e);
+void tfm_free(tfm_model *m);
+
+/* Allocates gradients, AdamW moments and activation gradients (zeroed). */
+int tfm_train_alloc(tfm_model *m, alarm_err *e);
+
+/* Pointer to a tensor by role: layer -1 for the global roles (TG_*). NULL when absent. */
+float *tfm_w(const tfm_model *m, float *base, int layer, int role);
+
+/* The table entry with Hugging Face name `name` (with or without the
+ * "transformer."/"model." prefix), or NULL. */
+const tfm_tensor *tfm_find(const tfm_model *m, const char *name);
+
+/* Matrix-product parameters (the N in 6N flops per token) and all parameters. */
+size_t tfm_matmul_params(const tfm_model *m);
+
+/* Fills parameters with the initialisation transformers uses (normal(0, 0.02)
+ * matrices, unit norms, zero biases), seeded. */
+void tfm_init_random(tfm_model *m, uint64_t seed);
+
+/* Forward over tokens (B, T) (row-major, row stride T) with right padding.
+ * Fills the head outputs selected in cfg. Tokens outside [0, V) are errors. */
+int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e);
+
+/* Zeroes parameter gradients and head-output gradients. */
+void tfm_zero_grad(tfm_model *m);
+
+/* Mean cross-entropy of logits at (b,t) against targets (B, T) (-1 = ignored),
+ * as transformers averages it; adds scale * d(loss)/d(logits) into dlogits.
+ * Returns the loss (0 when no target counts). Needs the last forward. */
+float tfm_loss_lm(tfm_model *m, const int *targets, float scale);
+
+/* Backward from whatever head-output gradients were set: accumulates into
+ * m->grads. Needs the activations of the last forward. */
+void tfm_backward(tfm_model *m);
+
+/* Threads for everything (0 = all cores): OpenMP threads split the matrix
+ * products between them and call OpenBLAS single-threaded, so the two
+ * never both run a pool of threads. Process-wide. */
+void tfm_set_threads(tfm_model *m, int n);
+
+#endif

@@ -1,0 +1,60 @@
+/* tfm_config: the architecture of a transformer checkpoint, parsed from a
+ * Hugging Face config.json (GPT-2 family, Llama family incl. Qwen2/Mistral
+ * and Llama-3 rope_scaling), and written back in the same vocabulary. */
+#ifndef ALARM_TFM_CONFIG_H
+#define ALARM_TFM_CONFIG_H
+
+#include "err.h"
+
+typedef enum { TFM_GPT2 = 0, TFM_LLAMA = 1 } tfm_arch;
+
+/* Extra heads on top of the backbone (FORMATS.md section 7 names). */
+typedef enum {
+    TFM_CLS_NONE = 0,
+    TFM_CLS_SCORE = 1, /* sequence score at the last non-padding token: score.weight */
+    TFM_CLS_TOKEN = 2  /* N labels per position: score.* (Llama) / classifier.* (GPT-2) */
+} tfm_cls_kind;
+
+typedef struct {
+    tfm_arch arch;
+    char model_type[32];   /* "gpt2", "llama", "qwen2", "mistral", ... */
+    int V;                 /* vocabulary size */
+    int C;                 /* hidden size */
+    int L;                 /* layers */
+    int NH;                /* query heads */
+    int NKV;               /* key/value heads (GQA); NH for GPT-2 */
+    int HS;                /* head size */
+    int FF;                /* MLP inner size */
+    int maxT;              /* max positions */
+    float eps;             /* norm epsilon */
+    int tied;              /* LM head shares the token embedding */
+    int qkv_bias;          /* q/k/v projections have biases (GPT-2, Qwen2) */
+    /* RoPE (Llama family) */
+    double rope_theta;
+    int rope_scaling;      /* 0 none, 1 linear, 2 llama3 */
+    double rs_factor, rs_low, rs_high;
+    int rs_orig_max;
+    int bos_id, eos_id, pad_id; /* -1 when absent */
+    /* heads */
+    int lm_head;           /* 1: logits over V */
+    int value_head;        /* 1: trl v_head.summary (scalar per position) */
+    tfm_cls_kind cls;
+    int n_labels;
+} tfm_config;
+
+/* Parses config.json text. Unknown architectures and missing or
+ * out-of-range fields are errors. Heads: lm_head=1, others off (callers set). */
+int tfm_config_parse(tfm_config *cfg, const char *json, alarm_err *e);
+
+/* Reads DIR/config.json. */
+int tfm_config_load(tfm_config *cfg, const char *dir, alarm_err *e);
+
+/* A config.json text (malloc'd) that tfm_config_parse and transformers read. */
+char *tfm_config_to_json(const tfm_config *cfg);
+
+/* Fills cfg with a GPT-2- or Llama-shaped config of the given sizes
+ * (used by tests and the benchmark). */
+void tfm_config_init(tfm_config *cfg, tfm_arch arch, int V, int C, int L, int NH, int NKV,
+                     int FF, int maxT);
+
+#endif

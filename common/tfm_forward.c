@@ -1,0 +1,162 @@
+/* tfm_forward: the forward pass of both families with every head, the LM
+ * loss, and the backward pass, which is the forward's list of calls reversed.
+ * GPT-2 stores Conv1D weights (in, out), Llama nn.Linear weights (out, in):
+ * `wt` below says which, so checkpoints are used in place without copies. */
+#include "tfm.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tfm_ops.h"
+
+static void norm_forward(const tfm_model *m, float *out, float *mean, float *rstd,
+                         const float *inp, int l, int wrole, size_t N)
+{
+    const tfm_config *c = &m->cfg;
+    const float *w = tfm_w(m, m->params, l, wrole);
+    if (c->arch == TFM_GPT2)
+        tfm_layernorm_forward(out, mean, rstd, inp, w, tfm_w(m, m->params, l, wrole + 1), N,
+                              c->C, c->eps);
+    else
+        tfm_rmsnorm_forward(out, rstd, inp, w, N, c->C, c->eps);
+}
+
+
+static const float *lm_weight(const tfm_model *m, float *base)
+{
+    return m->cfg.tied ? tfm_w(m, base, -1, TG_WTE) : tfm_w(m, base, -1, TG_LM);
+}
+
+static void heads_forward(tfm_model *m, int B, int T)
+{
+    const tfm_config *c = &m->cfg;
+    size_t N = (size_t)B * T;
+    int C = c->C;
+    if (c->lm_head)
+        tfm_matmul_forward(m->logits, m->lnf, lm_weight(m, m->params), NULL, N, C, c->V, 1);
+    if (c->value_head) {
+        const float *w = tfm_w(m, m->params, -1, TG_VH_W);
+        float bias = *tfm_w(m, m->params, -1, TG_VH_B);
+        for (size_t n = 0; n < N; n++) {
+            float s = bias;
+            for (int i = 0; i < C; i++)
+                s += m->lnf[n * C + i] * w[i];
+            m->values[n] = s;
+        }
+    }
+    const float *cw = tfm_w(m, m->params, -1, TG_CLS_W);
+    if (c->cls == TFM_CLS_TOKEN)
+        tfm_matmul_forward(m->cls, m->lnf, cw, tfm_w(m, m->params, -1, TG_CLS_B), N, C,
+                           c->n_labels, 1);
+    if (c->cls == TFM_CLS_SCORE)
+        for (int b = 0; b < B; b++)
+            tfm_matmul_forward(m->cls + (size_t)b * c->n_labels,
+                               m->lnf + ((size_t)b * T + m->lens[b] - 1) * C, cw, NULL, 1, C,
+                               c->n_labels, 1);
+}
+
+static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
+{
+    const tfm_config *c = &m->cfg;
+    tfm_layer_acts *a = &m->la[l];
+    size_t N = (size_t)B * T;
+    int wt = c->arch == TFM_LLAMA, AD = c->NH * c->HS;
+    float *P = m->params;
+    norm_forward(m, a->ln1, a->ln1_mean, a->ln1_rstd, x, l, TW_LN1_W, N);
+    tfm_matmul_forward(a->qkv, a->ln1, tfm_w(m, P, l, TW_QKV_W), tfm_w(m, P, l, TW_QKV_B), N,
+                       c->C, m->QKV, wt);
+    if (c->arch == TFM_LLAMA)
+        tfm_rope(a->qkv, m->rope_cos, m->rope_sin, NULL, N, T, m->QKV, c->NH + c->NKV, c->HS, 0);
+    tfm_attention_forward(a->atty, a->att, a->qkv, B, T, c->NH, c->NKV, c->HS);
+    tfm_matmul_forward(a->res2, a->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B), N, AD,
+                       c->C, wt);
+    tfm_add(a->res2, a->res2, x, N * c->C);
+    norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, l, TW_LN2_W, N);
+    tfm_matmul_forward(a->fc, a->ln2, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B), N,
+                       c->C, m->FC, wt);
+    if (c->arch == TFM_GPT2)
+        tfm_gelu_forward(a->act, a->fc, N * c->FF);
+    else
+        tfm_swiglu_forward(a->act, a->fc, N, c->FF);
+    tfm_matmul_forward(a->res3, a->act, tfm_w(m, P, l, TW_PROJ_W), tfm_w(m, P, l, TW_PROJ_B), N,
+                       c->FF, c->C, wt);
+    tfm_add(a->res3, a->res3, a->res2, N * c->C);
+}
+
+int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e)
+{
+    const tfm_config *c = &m->cfg;
+    if (B < 1 || B > m->B || T < 1 || T > m->T)
+        return err_set(e, "batch %d x %d exceeds the model's %d x %d", B, T, m->B, m->T);
+    for (size_t i = 0; i < (size_t)B * T; i++)
+        if (tokens[i] < 0 || tokens[i] >= c->V)
+            return err_set(e, "token id %d out of range [0, %d)", tokens[i], c->V);
+    for (int b = 0; b < B; b++) {
+        int n = lens ? lens[b] : T;
+        if (n < 1 || n > T)
+            return err_set(e, "sequence %d: length %d not in [1, %d]", b, n, T);
+        m->lens[b] = n;
+    }
+    memcpy(m->tokens, tokens, (size_t)B * T * sizeof *tokens);
+    m->fB = B;
+    m->fT = T;
+    size_t N = (size_t)B * T;
+    tfm_embed_forward(m->encoded, m->tokens, tfm_w(m, m->params, -1, TG_WTE),
+                      tfm_w(m, m->params, -1, TG_WPE), B, T, c->C);
+    const float *x = m->encoded;
+    for (int l = 0; l < c->L; l++) {
+        layer_forward(m, l, x, B, T);
+        x = m->la[l].res3;
+    }
+    norm_forward(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, -1, TG_LNF_W, N);
+    heads_forward(m, B, T);
+    return 0;
+}
+
+void tfm_zero_grad(tfm_model *m)
+{
+    size_t BT = (size_t)m->B * m->T;
+    if (!m->grads)
+        return;
+    memset(m->grads, 0, m->nparams * sizeof *m->grads);
+    if (m->dlogits)
+        memset(m->dlogits, 0, BT * m->cfg.V * sizeof(float));
+    if (m->dvalues)
+        memset(m->dvalues, 0, BT * sizeof(float));
+    if (m->dcls)
+        memset(m->dcls, 0, BT * m->cfg.n_labels * sizeof(float));
+}
+
+float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
+{
+    int V = m->cfg.V;
+    size_t N = (size_t)m->fB * m->fT, count = 0;
+    for (size_t n = 0; n < N; n++)
+        count += targets[n] >= 0 && targets[n] < V;
+    if (!count || !m->logits)
+        return 0.0f;
+    double loss = 0.0;
+    float k = scale / (float)count;
+#pragma omp parallel for reduction(+ : loss) if (N * (size_t)V > 65536)
+    for (size_t n = 0; n < N; n++) {
+        int y = targets[n];
+        if (y < 0 || y >= V)
+            continue;
+        const float *z = m->logits + n * V;
+        float mx = z[0];
+        for (int i = 1; i < V; i++)
+            mx = z[i] > mx ? z[i] : mx;
+        double sum = 0.0;
+        for (int i = 0; i < V; i++)
+            sum += expf(z[i] - mx);
+        float lse = mx + (float)log(sum);
+        loss += lse - z[y];
+        if (m->dlogits) {
+            float *d = m->dlogits + n * V;
+            for (int i = 0; i < V; i++)
+                d[i] += k * expf(z[i] - lse);
+            d[y] -= k;
+        }
+    }
+    return (float)(loss / count);
+}

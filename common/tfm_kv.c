@@ -1,0 +1,228 @@
+/* tfm_kv: see tfm_kv.h. A decode step is the forward pass for one position
+ * per row: the matrix products run over the B rows at once, attention reads
+ * each row's cache up to its own position. */
+#include "tfm_kv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tfm_ops.h"
+
+static float *carve(float *base, size_t *off, size_t n)
+{
+    float *p = base ? base + *off : NULL;
+    *off += (n + 15) & ~(size_t)15;
+    return p;
+}
+
+static size_t layout(tfm_kv *kv, const tfm_model *m, float *base)
+{
+    const tfm_config *c = &m->cfg;
+    size_t off = 0, B = (size_t)kv->B, cache = (size_t)c->L * B * c->NKV * kv->maxT * c->HS;
+    kv->k = carve(base, &off, cache);
+    kv->v = carve(base, &off, cache);
+    kv->x = carve(base, &off, B * c->C);
+    kv->ln = carve(base, &off, B * c->C);
+    kv->qkv = carve(base, &off, B * m->QKV);
+    kv->atty = carve(base, &off, B * c->NH * c->HS);
+    kv->res = carve(base, &off, B * c->C);
+    kv->fc = carve(base, &off, B * m->FC);
+    kv->act = carve(base, &off, B * c->FF);
+    kv->mean = carve(base, &off, B);
+    kv->rstd = carve(base, &off, B);
+    kv->att = carve(base, &off, B * c->NH * kv->maxT);
+    kv->logits = carve(base, &off, B * c->V);
+    return off;
+}
+
+int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e)
+{
+    const tfm_config *c = &m->cfg;
+    memset(kv, 0, sizeof *kv);
+    if (B < 1 || maxT < 1 || maxT > c->maxT)
+        return err_set(e, "KV cache of %d x %d out of range (length at most %d)", B, maxT,
+                       c->maxT);
+    if (!c->lm_head)
+        return err_set(e, "decoding needs a model with an LM head");
+    kv->B = B;
+    kv->maxT = maxT;
+    kv->L = c->L;
+    kv->NKV = c->NKV;
+    kv->HS = c->HS;
+    size_t n = layout(kv, m, NULL);
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n * sizeof(float)) || !(kv->pos = calloc(2 * (size_t)B, sizeof(int)))) {
+        free(p);
+        return err_set(e, "out of memory for a KV cache of %zu floats", n);
+    }
+    memset(p, 0, n * sizeof(float));
+    kv->mem = p;
+    kv->rope_pos = kv->pos + B;
+    layout(kv, m, kv->mem);
+    return 0;
+}
+
+void tfm_kv_free(tfm_kv *kv)
+{
+    if (!kv)
+        return;
+    free(kv->mem);
+    free(kv->pos);
+    memset(kv, 0, sizeof *kv);
+}
+
+/* Start of the cached head vector (layer l, row b, kv head h, position t). */
+static size_t at(const tfm_kv *kv, int l, int b, int h, int t)
+{
+    return ((((size_t)l * kv->B + b) * kv->NKV + h) * kv->maxT + t) * kv->HS;
+}
+
+int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int B, int T,
+                   alarm_err *e)
+{
+    const tfm_config *c = &m->cfg;
+    if (B > kv->B || T > kv->maxT)
+        return err_set(e, "prompts of %d x %d exceed the KV cache's %d x %d", B, T, kv->B,
+                       kv->maxT);
+    if (tfm_forward(m, tokens, lens, B, T, e))
+        return -1;
+    for (int l = 0; l < c->L; l++)
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < m->lens[b]; t++) {
+                const float *row = m->la[l].qkv + ((size_t)b * T + t) * m->QKV;
+                for (int h = 0; h < c->NKV; h++) {
+                    memcpy(kv->k + at(kv, l, b, h, t), row + (size_t)(c->NH + h) * c->HS,
+                           (size_t)c->HS * sizeof(float));
+                    memcpy(kv->v + at(kv, l, b, h, t),
+                           row + (size_t)(c->NH + c->NKV + h) * c->HS,
+                           (size_t)c->HS * sizeof(float));
+                }
+            }
+    for (int b = 0; b < B; b++) {
+        kv->pos[b] = m->lens[b];
+        memcpy(kv->logits + (size_t)b * c->V, m->logits + ((size_t)b * T + m->lens[b] - 1) * c->V,
+               (size_t)c->V * sizeof(float));
+    }
+    return 0;
+}
+
+/* Attention of one new query per row against the row's cache (incl. itself). */
+static void step_attention(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)
+{
+    const tfm_config *c = &m->cfg;
+    int NH = c->NH, HS = c->HS, group = NH / c->NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+#pragma omp parallel for collapse(2) if (B * NH > 1)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            float *y = kv->atty + ((size_t)b * NH + h) * HS;
+            memset(y, 0, (size_t)HS * sizeof *y);
+            if (active && !active[b])
+                continue;
+            int kh = h / group, n = kv->pos[b] + 1;
+            const float *q = kv->qkv + (size_t)b * m->QKV + (size_t)h * HS;
+            float *p = kv->att + ((size_t)b * NH + h) * kv->maxT, mx = -INFINITY, sum = 0.0f;
+            for (int t = 0; t < n; t++) {
+                const float *k = kv->k + at(kv, l, b, kh, t);
+                float s = 0.0f;
+                for (int i = 0; i < HS; i++)
+                    s += q[i] * k[i];
+                p[t] = s * scale;
+                mx = p[t] > mx ? p[t] : mx;
+            }
+            for (int t = 0; t < n; t++) {
+                p[t] = expf(p[t] - mx);
+                sum += p[t];
+            }
+            for (int t = 0; t < n; t++) {
+                const float *v = kv->v + at(kv, l, b, kh, t);
+                float w = p[t] / sum;
+                for (int i = 0; i < HS; i++)
+                    y[i] += w * v[i];
+            }
+        }
+}
+
+static void norm(const tfm_model *m, tfm_kv *kv, float *out, const float *inp, int l, int role,
+                 int B)
+{
+    const float *w = tfm_w(m, m->params, l, role);
+    if (m->cfg.arch == TFM_GPT2)
+        tfm_layernorm_forward(out, kv->mean, kv->rstd, inp, w, tfm_w(m, m->params, l, role + 1),
+                              (size_t)B, m->cfg.C, m->cfg.eps);
+    else
+        tfm_rmsnorm_forward(out, kv->rstd, inp, w, (size_t)B, m->cfg.C, m->cfg.eps);
+}
+
+static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)
+{
+    const tfm_config *c = &m->cfg;
+    float *P = m->params;
+    int wt = c->arch == TFM_LLAMA, C = c->C;
+    norm(m, kv, kv->ln, kv->x, l, TW_LN1_W, B);
+    tfm_matmul_forward(kv->qkv, kv->ln, tfm_w(m, P, l, TW_QKV_W), tfm_w(m, P, l, TW_QKV_B),
+                       (size_t)B, C, m->QKV, wt);
+    if (wt)
+        tfm_rope(kv->qkv, m->rope_cos, m->rope_sin, kv->rope_pos, (size_t)B, 1, m->QKV,
+                 c->NH + c->NKV, c->HS, 0);
+    for (int b = 0; b < B; b++) {
+        if (active && !active[b])
+            continue;
+        const float *row = kv->qkv + (size_t)b * m->QKV;
+        for (int h = 0; h < c->NKV; h++) {
+            memcpy(kv->k + at(kv, l, b, h, kv->pos[b]), row + (size_t)(c->NH + h) * c->HS,
+                   (size_t)c->HS * sizeof(float));
+            memcpy(kv->v + at(kv, l, b, h, kv->pos[b]), row + (size_t)(c->NH + c->NKV + h) * c->HS,
+                   (size_t)c->HS * sizeof(float));
+        }
+    }
+    step_attention(kv, m, l, active, B);
+    tfm_matmul_forward(kv->res, kv->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B),
+                       (size_t)B, c->NH * c->HS, C, wt);
+    tfm_add(kv->res, kv->res, kv->x, (size_t)B * C);
+    norm(m, kv, kv->ln, kv->res, l, TW_LN2_W, B);
+    tfm_matmul_forward(kv->fc, kv->ln, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B),
+                       (size_t)B, C, m->FC, wt);
+    if (wt)
+        tfm_swiglu_forward(kv->act, kv->fc, (size_t)B, c->FF);
+    else
+        tfm_gelu_forward(kv->act, kv->fc, (size_t)B * c->FF);
+    tfm_matmul_forward(kv->x, kv->act, tfm_w(m, P, l, TW_PROJ_W), tfm_w(m, P, l, TW_PROJ_B),
+                       (size_t)B, c->FF, C, wt);
+    tfm_add(kv->x, kv->x, kv->res, (size_t)B * C);
+}
+
+int tfm_kv_step(tfm_kv *kv, const tfm_model *m, const int *tokens, const int *active, int B,
+                alarm_err *e)
+{
+    const tfm_config *c = &m->cfg;
+    if (B > kv->B)
+        return err_set(e, "batch %d exceeds the KV cache's %d rows", B, kv->B);
+    for (int b = 0; b < B; b++) {
+        if (active && !active[b])
+            continue;
+        if (tokens[b] < 0 || tokens[b] >= c->V)
+            return err_set(e, "token id %d out of range [0, %d)", tokens[b], c->V);
+        if (kv->pos[b] >= kv->maxT)
+            return err_set(e, "sequence %d reached the cache length %d", b, kv->maxT);
+    }
+    const float *wte = tfm_w(m, m->params, -1, TG_WTE), *wpe = tfm_w(m, m->params, -1, TG_WPE);
+    for (int b = 0; b < B; b++) {
+        float *x = kv->x + (size_t)b * c->C;
+        int tok = active && !active[b] ? 0 : tokens[b];
+        int p = kv->pos[b] < kv->maxT ? kv->pos[b] : kv->maxT - 1;
+        kv->rope_pos[b] = p;
+        for (int i = 0; i < c->C; i++)
+            x[i] = wte[(size_t)tok * c->C + i] + (wpe ? wpe[(size_t)p * c->C + i] : 0.0f);
+    }
+    for (int l = 0; l < c->L; l++)
+        step_layer(kv, m, l, active, B);
+    norm(m, kv, kv->ln, kv->x, -1, TG_LNF_W, B);
+    const float *lm = c->tied ? wte : tfm_w(m, m->params, -1, TG_LM);
+    tfm_matmul_forward(kv->logits, kv->ln, lm, NULL, (size_t)B, c->C, c->V, 1);
+    for (int b = 0; b < B; b++)
+        if (!active || active[b])
+            kv->pos[b]++;
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* tfm_load: filling a built model's parameter table from a tensor source,
+ * by Hugging Face name, checking every shape. Kept apart from the file
+ * format so tests can feed tensors from anywhere. */
+#include "tfm_ckpt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The name as stored, or without the "transformer."/"model." prefix. */
+static int lookup(const tfm_source *src, const char *name, const char **used, int *ndim,
+                  int64_t shape[8])
+{
+    *used = name;
+    if (src->find(src->ctx, name, ndim, shape))
+        return 1;
+    const char *dot = strchr(name, '.');
+    if (dot && (!strncmp(name, "transformer.", 12) || !strncmp(name, "model.", 6))) {
+        *used = dot + 1;
+        return src->find(src->ctx, dot + 1, ndim, shape);
+    }
+    return 0;
+}
+
+int tfm_source_has_value_head(const tfm_source *src)
+{
+    int ndim;
+    int64_t shape[8];
+    return src->find(src->ctx, "v_head.summary.weight", &ndim, shape);
+}
+
+int tfm_load_from(tfm_model *m, const tfm_source *src, alarm_err *e)
+{
+    for (int i = 0; i < m->ntab; i++) {
+        const tfm_tensor *t = &m->tab[i];
+        const char *used;
+        int ndim;
+        int64_t shape[8];
+        if (!lookup(src, t->name, &used, &ndim, shape)) {
+            if (!strncmp(t->name, "v_head.", 7))
+                continue; /* a value head the checkpoint lacks starts at zero */
+            return err_set(e, "tensor %s is missing", t->name);
+        }
+        size_t numel = 1;
+        for (int d = 0; d < ndim; d++)
+            numel *= (size_t)shape[d];
+        /* trl's v_head bias is (1) and its weight (1, C); a scalar bias is also fine */
+        int ok = ndim == t->ndim && shape[0] == t->shape[0] &&
+                 (t->ndim == 1 || shape[1] == t->shape[1]);
+        if (!ok && !(numel == t->numel && !strncmp(t->name, "v_head.", 7))) {
+            char want[64], got[96];
+            snprintf(want, sizeof want, t->ndim == 1 ? "[%lld]" : "[%lld, %lld]",
+                     (long long)t->shape[0], (long long)t->shape[1]);
+            int n = snprintf(got, sizeof got, "[");
+            for (int d = 0; d < ndim && n < 80; d++)
+                n += snprintf(got + n, sizeof got - n, d ? ", %lld" : "%lld", (long long)shape[d]);
+            snprintf(got + n, sizeof got - n, "]");
+            return err_set(e, "tensor %s has shape %s, expected %s", used, got, want);
+        }
+        if (src->read(src->ctx, used, m->params + t->offset, e))
+            return err_prefix(e, "tensor %s", used);
+    }
+    return 0;
+}

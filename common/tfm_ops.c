@@ -1,0 +1,398 @@
+/* tfm_ops: forward kernels and their backward twins (see tfm_ops.h).
+ * Matrix products go to OpenBLAS; the rest are plain loops threaded with
+ * OpenMP over rows, never while OpenBLAS runs (no nesting: sgemm is only
+ * called outside parallel regions). Backward twins accumulate (+=). */
+#include "tfm_ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major, with the M rows split
+ * over the OpenMP threads, each calling single-threaded OpenBLAS. One pool
+ * of threads does all the work, so OpenBLAS's own threads never spin
+ * against ours (tfm_build sets OpenBLAS to one thread). */
+void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                      const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int nt = omp_get_max_threads();
+    double work = (double)M * N * K;
+    if (nt > 1 && work > 4e5 && M >= 32) {
+#pragma omp parallel num_threads(nt)
+        {
+            int id = omp_get_thread_num(), n = omp_get_num_threads();
+            int chunk = ((M + n - 1) / n + 7) & ~7;
+            int m0 = id * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
+            if (m0 < m1) {
+                const float *a = ta ? A + m0 : A + (size_t)m0 * lda;
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                            tb ? CblasTrans : CblasNoTrans, m1 - m0, N, K, alpha, a, lda, B,
+                            ldb, beta, C + (size_t)m0 * ldc, ldc);
+            }
+        }
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
+                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
+                        size_t N, int IC, int OC, int wt)
+{
+    float beta = 0.0f;
+    if (bias) {
+#pragma omp parallel for if (N * (size_t)OC > 65536)
+        for (size_t n = 0; n < N; n++)
+            memcpy(out + n * OC, bias, (size_t)OC * sizeof *out);
+        beta = 1.0f;
+    }
+    tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, beta, out, OC);
+}
+
+void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, size_t N, int IC, int OC, int wt)
+{
+    if (dinp)
+        tfm_sgemm(0, !wt, (int)N, IC, OC, 1.0f, dout, OC, w, wt ? IC : OC, 1.0f, dinp, IC);
+    if (dw) {
+        if (wt)
+            tfm_sgemm(1, 0, OC, IC, (int)N, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+        else
+            tfm_sgemm(1, 0, IC, OC, (int)N, 1.0f, inp, IC, dout, OC, 1.0f, dw, OC);
+    }
+    if (dbias) {
+#pragma omp parallel for if ((size_t)OC * N > 65536)
+        for (int o = 0; o < OC; o++) {
+            float s = 0.0f;
+            for (size_t n = 0; n < N; n++)
+                s += dout[n * OC + o];
+            dbias[o] += s;
+        }
+    }
+}
+
+void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, size_t N, int C, float eps)
+{
+#pragma omp parallel for if (N * (size_t)C > 32768)
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        float *y = out + n * C;
+        float m = 0.0f, v = 0.0f;
+        for (int i = 0; i < C; i++)
+            m += x[i];
+        m /= C;
+        for (int i = 0; i < C; i++)
+            v += (x[i] - m) * (x[i] - m);
+        float s = 1.0f / sqrtf(v / C + eps);
+        for (int i = 0; i < C; i++)
+            y[i] = (x[i] - m) * s * w[i] + b[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void tfm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, size_t N, int C)
+{
+#pragma omp parallel for if (N * (size_t)C > 32768)
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float m = mean[n], s = rstd[n], a = 0.0f, bsum = 0.0f;
+        for (int i = 0; i < C; i++) {
+            float dn = g[i] * w[i];
+            a += dn;
+            bsum += dn * (x[i] - m) * s;
+        }
+        a /= C;
+        bsum /= C;
+        float *dx = dinp + n * C;
+        for (int i = 0; i < C; i++)
+            dx[i] += s * (g[i] * w[i] - a - (x[i] - m) * s * bsum);
+    }
+    /* Weight gradients sum over rows; one thread keeps the sum race-free. */
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float m = mean[n], s = rstd[n];
+        for (int i = 0; i < C; i++) {
+            dw[i] += g[i] * (x[i] - m) * s;
+            db[i] += g[i];
+        }
+    }
+}
+
+void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, size_t N,
+                         int C, float eps)
+{
+#pragma omp parallel for if (N * (size_t)C > 32768)
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C;
+        float *y = out + n * C;
+        float ss = 0.0f;
+        for (int i = 0; i < C; i++)
+            ss += x[i] * x[i];
+        float s = 1.0f / sqrtf(ss / C + eps);
+        for (int i = 0; i < C; i++)
+            y[i] = w[i] * (x[i] * s);
+        rstd[n] = s;
+    }
+}
+
+void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                          const float *w, const float *rstd, size_t N, int C)
+{
+#pragma omp parallel for if (N * (size_t)C > 32768)
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float s = rstd[n], dot = 0.0f;
+        for (int i = 0; i < C; i++)
+            dot += g[i] * w[i] * x[i];
+        float k = dot * s * s * s / C;
+        float *dx = dinp + n * C;
+        for (int i = 0; i < C; i++)
+            dx[i] += s * g[i] * w[i] - k * x[i];
+    }
+    for (size_t n = 0; n < N; n++) {
+        const float *x = inp + n * C, *g = dout + n * C;
+        float s = rstd[n];
+        for (int i = 0; i < C; i++)
+            dw[i] += g[i] * x[i] * s;
+    }
+}
+
+#define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
+
+/* tanh(u) = 1 - 2 / (1 + exp(2u)): one expf instead of glibc's slower
+ * tanhf; absolute error ~1e-7, and exp overflow gives the right limits. */
+static inline float fast_tanh(float u)
+{
+    return 1.0f - 2.0f / (1.0f + expf(2.0f * u));
+}
+
+void tfm_gelu_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_S * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
+{
+#pragma omp parallel for if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
+        float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * dt);
+    }
+}
+
+void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF)
+{
+#pragma omp parallel for if (N * (size_t)FF > 65536)
+    for (size_t n = 0; n < N; n++) {
+        const float *g = fc + n * 2 * FF, *u = g + FF;
+        float *y = out + n * FF;
+        for (int i = 0; i < FF; i++)
+            y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
+}
+
+void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t N, int FF)
+{
+#pragma omp parallel for if (N * (size_t)FF > 65536)
+    for (size_t n = 0; n < N; n++) {
+        const float *g = fc + n * 2 * FF, *u = g + FF, *d = dout + n * FF;
+        float *dg = dfc + n * 2 * FF, *du = dg + FF;
+        for (int i = 0; i < FF; i++) {
+            float sg = 1.0f / (1.0f + expf(-g[i]));
+            du[i] += d[i] * g[i] * sg;
+            dg[i] += d[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
+        }
+    }
+}
+
+void tfm_rope(float *x, const float *cosv, const float *sinv, const int *pos, size_t N, int T,
+              int stride, int nheads, int HS, int inverse)
+{
+    int half = HS / 2;
+    float sgn = inverse ? -1.0f : 1.0f;
+#pragma omp parallel for if (N * (size_t)stride > 65536)
+    for (size_t n = 0; n < N; n++) {
+        int p = pos ? pos[n] : (int)(n % (size_t)T);
+        const float *c = cosv + (size_t)p * half, *s = sinv + (size_t)p * half;
+        for (int h = 0; h < nheads; h++) {
+            float *a = x + n * stride + (size_t)h * HS, *b = a + half;
+            for (int i = 0; i < half; i++) {
+                float x1 = a[i], x2 = b[i];
+                a[i] = x1 * c[i] - sgn * x2 * s[i];
+                b[i] = x2 * c[i] + sgn * x1 * s[i];
+            }
+        }
+    }
+}
+
+void tfm_rope_table(float *cosv, float *sinv, int P, int HS, double theta, int scaling,
+                    double factor, double low, double high, int orig_max)
+{
+    int half = HS / 2;
+    for (int i = 0; i < half; i++) {
+        /* transformers computes the frequencies in fp32; so do we. */
+        float f = (float)(1.0 / pow(theta, (double)(float)(2.0 * i / HS)));
+        if (scaling == 1) {
+            f = (float)(f / factor);
+        } else if (scaling == 2) {
+            double wavelen = 2.0 * M_PI / f;
+            double lo_wl = orig_max / low, hi_wl = orig_max / high;
+            if (wavelen > lo_wl) {
+                f = (float)(f / factor);
+            } else if (wavelen >= hi_wl) {
+                double sm = (orig_max / wavelen - low) / (high - low);
+                f = (float)((1.0 - sm) * f / factor + sm * f);
+            }
+        }
+        for (int p = 0; p < P; p++) {
+            float a = (float)p * f;
+            cosv[(size_t)p * half + i] = cosf(a);
+            sinv[(size_t)p * half + i] = sinf(a);
+        }
+    }
+}
+
+void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
+                           int NKV, int HS)
+{
+    int QKV = (NH + 2 * NKV) * HS, group = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            int kh = h / group;
+            const float *base = qkv + (size_t)b * T * QKV;
+            for (int t = 0; t < T; t++) {
+                const float *q = base + (size_t)t * QKV + (size_t)h * HS;
+                float *p = att + (((size_t)b * NH + h) * T + t) * T;
+                float mx = -INFINITY;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
+                    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+                    for (int i = 0; i < HS; i++)
+                        s += q[i] * k[i];
+                    s *= scale;
+                    p[t2] = s;
+                    if (s > mx)
+                        mx = s;
+                }
+                float sum = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    p[t2] = expf(p[t2] - mx);
+                    sum += p[t2];
+                }
+                float inv = 1.0f / sum;
+                for (int t2 = 0; t2 <= t; t2++)
+                    p[t2] *= inv;
+                for (int t2 = t + 1; t2 < T; t2++)
+                    p[t2] = 0.0f;
+                float *y = out + ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
+                memset(y, 0, (size_t)HS * sizeof *y);
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
+                    float pv = p[t2];
+#pragma omp simd
+                    for (int i = 0; i < HS; i++)
+                        y[i] += pv * v[i];
+                }
+            }
+        }
+}
+
+void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int NH, int NKV, int HS)
+{
+    int QKV = (NH + 2 * NKV) * HS, group = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    /* Threads split over (b, kv head): the query heads of a group share dk, dv. */
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++)
+        for (int kh = 0; kh < NKV; kh++) {
+            const float *base = qkv + (size_t)b * T * QKV;
+            float *dbase = dqkv + (size_t)b * T * QKV;
+            for (int h = kh * group; h < (kh + 1) * group; h++)
+                for (int t = 0; t < T; t++) {
+                    const float *p = att + (((size_t)b * NH + h) * T + t) * T;
+                    float *dp = datt + (((size_t)b * NH + h) * T + t) * T;
+                    const float *dy = dout + ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
+                    const float *q = base + (size_t)t * QKV + (size_t)h * HS;
+                    float *dq = dbase + (size_t)t * QKV + (size_t)h * HS;
+                    float dot = 0.0f;
+                    for (int t2 = 0; t2 <= t; t2++) {
+                        const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
+                        float *dv = dbase + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
+                        float s = 0.0f, pt = p[t2];
+#pragma omp simd reduction(+ : s)
+                        for (int i = 0; i < HS; i++) {
+                            s += dy[i] * v[i];
+                            dv[i] += pt * dy[i];
+                        }
+                        dp[t2] = s;
+                        dot += s * p[t2];
+                    }
+                    for (int t2 = 0; t2 <= t; t2++) {
+                        float ds = p[t2] * (dp[t2] - dot) * scale;
+                        const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
+                        float *dk = dbase + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
+#pragma omp simd
+                        for (int i = 0; i < HS; i++) {
+                            dq[i] += ds * k[i];
+                            dk[i] += ds * q[i];
+                        }
+                    }
+                }
+        }
+}
+
+void tfm_embed_forward(float *out, const int *tokens, const float *wte, const float *wpe,
+                       int B, int T, int C)
+{
+#pragma omp parallel for if ((size_t)B * T * C > 65536)
+    for (int bt = 0; bt < B * T; bt++) {
+        float *y = out + (size_t)bt * C;
+        const float *e = wte + (size_t)tokens[bt] * C;
+        if (wpe) {
+            const float *p = wpe + (size_t)(bt % T) * C;
+            for (int i = 0; i < C; i++)
+                y[i] = e[i] + p[i];
+        } else {
+            memcpy(y, e, (size_t)C * sizeof *y);
+        }
+    }
+}
+
+void tfm_embed_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                        int B, int T, int C)
+{
+    /* Serial: several rows may hold the same token. */
+    for (int bt = 0; bt < B * T; bt++) {
+        const float *d = dout + (size_t)bt * C;
+        float *e = dwte + (size_t)tokens[bt] * C;
+        for (int i = 0; i < C; i++)
+            e[i] += d[i];
+        if (dwpe) {
+            float *p = dwpe + (size_t)(bt % T) * C;
+            for (int i = 0; i < C; i++)
+                p[i] += d[i];
+        }
+    }
+}
+
+void tfm_add(float *out, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for if (n > 65536)
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}

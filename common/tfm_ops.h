@@ -1,0 +1,72 @@
+/* tfm_ops: the transformer's kernels over plain float arrays.
+ * Conventions (STYLE.md section 2): outputs first, then saved statistics,
+ * then const inputs and weights, then dimensions. Forward kernels overwrite
+ * their outputs; every backward twin ACCUMULATES (+=) into its d-buffers, so
+ * callers zero them first. N is a number of rows (B*T). */
+#ifndef ALARM_TFM_OPS_H
+#define ALARM_TFM_OPS_H
+
+#include <stddef.h>
+
+/* C (M, N) = alpha op(A) op(B) + beta C (row-major; op transposes when ta/tb),
+ * the M rows split over the OpenMP threads, each calling OpenBLAS. */
+void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc);
+
+/* out (N, OC) = inp (N, IC) @ W + bias; W is (OC, IC) when wt (nn.Linear)
+ * or (IC, OC) when not (GPT-2 Conv1D). bias may be NULL. */
+void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
+                        size_t N, int IC, int OC, int wt);
+/* dinp, dw, dbias may each be NULL (not wanted). */
+void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                         const float *inp, const float *w, size_t N, int IC, int OC, int wt);
+
+void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, size_t N, int C, float eps);
+void tfm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                            const float *inp, const float *w, const float *mean,
+                            const float *rstd, size_t N, int C);
+
+void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, size_t N,
+                         int C, float eps);
+void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+                          const float *w, const float *rstd, size_t N, int C);
+
+/* GELU with the tanh approximation (GPT-2's gelu_new). */
+void tfm_gelu_forward(float *out, const float *inp, size_t n);
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* out (N, FF) = silu(gate) * up, where fc (N, 2 FF) holds gate | up. */
+void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF);
+void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t N, int FF);
+
+/* Rotates, in place, the first `nheads` heads of each row of x (N rows of
+ * `stride` floats) as transformers' rotate_half RoPE does. The position of
+ * row n is pos[n], or n % T when pos is NULL. cos/sin are (P, HS/2).
+ * `inverse` applies the transpose rotation (the backward pass). */
+void tfm_rope(float *x, const float *cosv, const float *sinv, const int *pos, size_t N, int T,
+              int stride, int nheads, int HS, int inverse);
+/* cos/sin tables for positions [0, P), with Llama-3 / linear scaling folded
+ * into the frequencies (scaling: 0 none, 1 linear, 2 llama3). */
+void tfm_rope_table(float *cosv, float *sinv, int P, int HS, double theta, int scaling,
+                    double factor, double low, double high, int orig_max);
+
+/* Causal attention. qkv (B, T, QKV) holds NH query heads, then NKV key heads,
+ * then NKV value heads of HS each; query head h reads kv head h / (NH/NKV).
+ * att (B, NH, T, T) keeps the probabilities; out (B, T, NH*HS). */
+void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
+                           int NKV, int HS);
+/* datt is scratch of att's shape (overwritten, not accumulated). */
+void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+                            const float *att, int B, int T, int NH, int NKV, int HS);
+
+/* out (B, T, C) = wte[tokens] (+ wpe[t] when wpe is not NULL). */
+void tfm_embed_forward(float *out, const int *tokens, const float *wte, const float *wpe,
+                       int B, int T, int C);
+void tfm_embed_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                        int B, int T, int C);
+
+/* out = a + b (n) */
+void tfm_add(float *out, const float *a, const float *b, size_t n);
+
+#endif

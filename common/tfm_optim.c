@@ -1,0 +1,81 @@
+/* tfm_optim: see tfm_optim.h. The update runs over the one parameter
+ * allocation in place; the decay mask comes from the parameter table. */
+#include "tfm_optim.h"
+
+#include <math.h>
+
+void tfm_adamw_defaults(tfm_adamw *o)
+{
+    o->lr = 1e-5f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->weight_decay = 0.0f;
+    o->grad_clip = 1.0f;
+    o->sched = TFM_SCHED_CONSTANT;
+    o->warmup = 0;
+    o->total = 0;
+}
+
+float tfm_lr_at(const tfm_adamw *o, int step)
+{
+    if (step < o->warmup)
+        return o->lr * (float)step / (float)o->warmup;
+    if (o->sched == TFM_SCHED_CONSTANT || o->total <= o->warmup)
+        return o->lr;
+    double progress = (double)(step - o->warmup) / (double)(o->total - o->warmup);
+    if (progress > 1)
+        progress = 1;
+    if (o->sched == TFM_SCHED_LINEAR)
+        return (float)(o->lr * (1.0 - progress));
+    return (float)(o->lr * 0.5 * (1.0 + cos(M_PI * progress)));
+}
+
+float tfm_grad_norm(const tfm_model *m)
+{
+    double s = 0;
+#pragma omp parallel for reduction(+ : s)
+    for (size_t i = 0; i < m->nparams; i++)
+        s += (double)m->grads[i] * m->grads[i];
+    return (float)sqrt(s);
+}
+
+float tfm_clip_grad(tfm_model *m, float max_norm)
+{
+    float norm = tfm_grad_norm(m);
+    float k = max_norm / (norm + 1e-6f);
+    if (k < 1.0f) {
+#pragma omp parallel for
+        for (size_t i = 0; i < m->nparams; i++)
+            m->grads[i] *= k;
+    }
+    return norm;
+}
+
+void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
+{
+    float b1 = o->beta1, b2 = o->beta2;
+    float bc1 = 1.0f - powf(b1, (float)step), bc2s = sqrtf(1.0f - powf(b2, (float)step));
+    float step_size = lr / bc1;
+    for (int ti = 0; ti < m->ntab; ti++) {
+        const tfm_tensor *t = &m->tab[ti];
+        float decay = t->decay ? 1.0f - lr * o->weight_decay : 1.0f;
+        float *p = m->params + t->offset, *g = m->grads + t->offset;
+        float *mm = m->m + t->offset, *vv = m->v + t->offset;
+#pragma omp parallel for if (t->numel > 65536)
+        for (size_t i = 0; i < t->numel; i++) {
+            float gi = g[i];
+            mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
+            vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
+            float denom = sqrtf(vv[i]) / bc2s + o->eps;
+            p[i] = p[i] * decay - step_size * mm[i] / denom;
+        }
+    }
+}
+
+float tfm_optim_step(tfm_model *m, const tfm_adamw *o, int step)
+{
+    float norm = o->grad_clip > 0 ? tfm_clip_grad(m, o->grad_clip) : tfm_grad_norm(m);
+    tfm_adamw_update(m, o, tfm_lr_at(o, step), step + 1);
+    return norm;
+}

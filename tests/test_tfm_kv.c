@@ -1,0 +1,89 @@
+/* KV-cache decoding equals the full forward: prompts of different lengths
+ * are prefilled together, then decoded one token per row per step (rows stop
+ * at different steps), and every next-token logit row is compared with the
+ * full forward over the whole sequence. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/check.h"
+#include "lib/tst_reader.h"
+#include "tfm.h"
+#include "tfm_kv.h"
+
+enum { B = 3, T = 12 };
+
+static void kv_matches_forward(void **state)
+{
+    const char *name = *state;
+    char dir[4096];
+    alarm_err e;
+    tfm_model m;
+    snprintf(dir, sizeof dir, "%s%s", test_path("fixtures/tfm/"), name);
+    if (tst_load_model(&m, dir, B, T, &e))
+        fail_msg("%s", e.msg);
+    int V = m.cfg.V, seq[B * T], prompt[B * T];
+    int plen[B] = {3, 7, 1}, total[B] = {12, 9, 6};
+    for (int i = 0; i < B * T; i++)
+        seq[i] = (i * 37 + 11) % V;
+    float *full = malloc((size_t)B * T * V * sizeof(float));
+    assert_int_equal(tfm_forward(&m, seq, total, B, T, &e), 0);
+    memcpy(full, m.logits, (size_t)B * T * V * sizeof(float));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            prompt[b * T + t] = t < plen[b] ? seq[b * T + t] : 0;
+
+    tfm_kv kv;
+    if (tfm_kv_build(&kv, &m, B, T, &e))
+        fail_msg("%s", e.msg);
+    if (tfm_kv_prefill(&kv, &m, prompt, plen, B, T, &e))
+        fail_msg("%s", e.msg);
+    for (int b = 0; b < B; b++)
+        check_close("prefill", kv.logits + (size_t)b * V,
+                    full + ((size_t)b * T + plen[b] - 1) * V, V, 1e-5, 1e-4);
+    for (int s = 0; s < T; s++) {
+        int tok[B], active[B], any = 0;
+        for (int b = 0; b < B; b++) {
+            int p = plen[b] + s;
+            active[b] = p < total[b];
+            tok[b] = active[b] ? seq[b * T + p] : -5; /* idle rows' tokens are never read */
+            any |= active[b];
+        }
+        if (!any)
+            break;
+        if (tfm_kv_step(&kv, &m, tok, active, B, &e))
+            fail_msg("%s", e.msg);
+        for (int b = 0; b < B; b++) {
+            if (!active[b])
+                continue;
+            char what[64];
+            snprintf(what, sizeof what, "row %d position %d", b, plen[b] + s);
+            check_close(what, kv.logits + (size_t)b * V, full + ((size_t)b * T + plen[b] + s) * V,
+                        V, 1e-5, 1e-4);
+        }
+    }
+    for (int b = 0; b < B; b++)
+        assert_int_equal(kv.pos[b], total[b]);
+    /* the cache is full for row 0: one more token is an error, not a write past the end */
+    int tok[B] = {1, 1, 1}, only0[B] = {1, 0, 0};
+    assert_int_equal(tfm_kv_step(&kv, &m, tok, only0, B, &e), -1);
+    free(full);
+    tfm_kv_free(&kv);
+    tfm_free(&m);
+}
+
+#define KV(n) {"kv_" n, kv_matches_forward, NULL, NULL, n}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        KV("gpt2_value"), KV("llama_gqa_untied"), KV("qwen2_bias"), KV("llama3_rope"),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

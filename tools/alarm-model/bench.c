@@ -1,0 +1,302 @@
+/* alarm-model bench: tokens/s of a training step (forward + backward +
+ * AdamW) and of KV-cache sampling for three model shapes, next to the sgemm
+ * rate measured in the same run at the model's matrix shapes. Random weights:
+ * speed does not depend on their values. Results on stdout, as a table or as
+ * one JSON object (--format json). */
+#include <cblas.h>
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "model_cmds.h"
+#include "sample.h"
+#include "tfm.h"
+#include "tfm_kv.h"
+#include "tfm_ops.h"
+#include "tfm_optim.h"
+
+typedef struct {
+    const char *name;
+    int V, L, NH, C, T, B;
+    int train_steps; /* timed steps after two warm-up steps */
+} bench_shape;
+
+static const bench_shape shapes[] = {
+    {"tiny", 512, 4, 4, 128, 128, 8, 10},
+    {"small", 8192, 6, 8, 256, 256, 4, 5},
+    {"gpt2", 50257, 12, 12, 768, 64, 4, 4},
+};
+
+enum { PROMPT = 16, NEW_TOKENS = 128 };
+
+typedef struct {
+    double train_tps, sample_b1_tps, sample_b8_tps, sgemm_gflops, mfu, peak_rss_mb;
+    double flops_per_token, params;
+} bench_result;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Resets the kernel's peak-RSS mark, so each configuration reports its own. */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static double peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kb = atof(line + 6);
+    if (f)
+        fclose(f);
+    return kb / 1024.0;
+}
+
+/* sgemm GFLOP/s over the forward and backward products of one layer and the LM head. */
+static double sgemm_rate(const bench_shape *s)
+{
+    int N = s->B * s->T, C = s->C;
+    int dims[][3] = {{N, 3 * C, C}, {N, C, C},     {N, 4 * C, C}, {N, C, 4 * C},
+                     {N, s->V, C},  {C, 4 * C, N}, {N, C, s->V}};
+    size_t maxa = 0, maxb = 0, maxc = 0;
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        size_t a = (size_t)dims[i][0] * dims[i][2], b = (size_t)dims[i][2] * dims[i][1],
+               c = (size_t)dims[i][0] * dims[i][1];
+        maxa = a > maxa ? a : maxa;
+        maxb = b > maxb ? b : maxb;
+        maxc = c > maxc ? c : maxc;
+    }
+    float *A = calloc(maxa, sizeof(float)), *Bm = calloc(maxb, sizeof(float)),
+          *Cm = calloc(maxc, sizeof(float));
+    if (!A || !Bm || !Cm) {
+        free(A), free(Bm), free(Cm);
+        return 0;
+    }
+    double flops = 0, t = 0;
+    for (int rep = 0; rep < 3; rep++)
+        for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+            int M = dims[i][0], Nn = dims[i][1], K = dims[i][2];
+            double t0 = now();
+            tfm_sgemm(0, 0, M, Nn, K, 1.0f, A, K, Bm, Nn, 0.0f, Cm, Nn);
+            if (rep > 0) { /* the first round pages the buffers in */
+                t += now() - t0;
+                flops += 2.0 * M * Nn * K;
+            }
+        }
+    free(A), free(Bm), free(Cm);
+    return flops / t / 1e9;
+}
+
+static int bench_train(tfm_model *m, const bench_shape *s, bench_result *r, alarm_err *e)
+{
+    int BT = s->B * s->T, *tok = malloc(BT * sizeof(int)), *tg = malloc(BT * sizeof(int));
+    if (!tok || !tg) {
+        free(tok), free(tg);
+        return err_set(e, "out of memory");
+    }
+    sample_rng rng;
+    sample_seed(&rng, 1);
+    for (int i = 0; i < BT; i++)
+        tok[i] = (int)(sample_next(&rng) % (uint64_t)s->V);
+    for (int i = 0; i < BT; i++)
+        tg[i] = (i + 1) % s->T ? tok[i + 1] : -1;
+    tfm_adamw o;
+    tfm_adamw_defaults(&o);
+    o.lr = 1e-4f;
+    o.weight_decay = 0.01f;
+    double t0 = 0;
+    int rc = 0;
+    for (int step = 0; step < s->train_steps + 2 && !rc; step++) {
+        if (step == 2)
+            t0 = now();
+        rc = tfm_forward(m, tok, NULL, s->B, s->T, e);
+        tfm_zero_grad(m);
+        tfm_loss_lm(m, tg, 1.0f);
+        tfm_backward(m);
+        tfm_optim_step(m, &o, step);
+    }
+    r->train_tps = (double)BT * s->train_steps / (now() - t0);
+    free(tok), free(tg);
+    return rc;
+}
+
+/* Tokens/s of decoding NEW_TOKENS per row after a PROMPT-token prefill. */
+static int bench_sample(tfm_model *m, int B, double *tps, alarm_err *e)
+{
+    tfm_kv kv;
+    sample_ctx sc;
+    if (tfm_kv_build(&kv, m, B, PROMPT + NEW_TOKENS, e))
+        return -1;
+    if (sample_ctx_init(&sc, m->cfg.V, e)) {
+        tfm_kv_free(&kv);
+        return -1;
+    }
+    int prompt[8 * PROMPT], tok[8];
+    sample_rng rng;
+    sample_seed(&rng, 2);
+    for (int i = 0; i < B * PROMPT; i++)
+        prompt[i] = (int)(sample_next(&rng) % (uint64_t)m->cfg.V);
+    sample_params sp = {1.0f, 0, 1.0f};
+    /* The prompt goes in token by token: the model's activations are sized
+     * for training, not for a batch of 8. Not timed. */
+    int rc = 0;
+    for (int t = 0; t < PROMPT && !rc; t++) {
+        for (int b = 0; b < B; b++)
+            tok[b] = prompt[b * PROMPT + t];
+        rc = tfm_kv_step(&kv, m, tok, NULL, B, e);
+    }
+    double t0 = now();
+    for (int s = 0; s < NEW_TOKENS && !rc; s++) {
+        for (int b = 0; b < B; b++)
+            tok[b] = sample_token(&sc, kv.logits + (size_t)b * m->cfg.V, &sp, &rng, NULL);
+        rc = tfm_kv_step(&kv, m, tok, NULL, B, e);
+    }
+    *tps = (double)B * NEW_TOKENS / (now() - t0);
+    sample_ctx_free(&sc);
+    tfm_kv_free(&kv);
+    return rc;
+}
+
+static int bench_one(const bench_shape *s, int threads, bench_result *r, alarm_err *e)
+{
+    tfm_config cfg;
+    tfm_model m;
+    int maxT = s->T > PROMPT + NEW_TOKENS ? s->T : PROMPT + NEW_TOKENS;
+    if (!strcmp(s->name, "gpt2"))
+        maxT = 1024;
+    memset(r, 0, sizeof *r);
+    reset_peak_rss();
+    tfm_config_init(&cfg, TFM_GPT2, s->V, s->C, s->L, s->NH, s->NH, 0, maxT);
+    if (tfm_build(&m, &cfg, s->B, s->T, e))
+        return -1;
+    tfm_set_threads(&m, threads);
+    tfm_init_random(&m, 1);
+    int rc = tfm_train_alloc(&m, e);
+    if (!rc)
+        rc = bench_train(&m, s, r, e);
+    r->peak_rss_mb = peak_rss_mb();
+    r->params = (double)m.nparams;
+    r->flops_per_token = 6.0 * (double)tfm_matmul_params(&m) + 6.0 * s->L * s->C * s->T;
+    if (!rc)
+        rc = bench_sample(&m, 1, &r->sample_b1_tps, e);
+    if (!rc)
+        rc = bench_sample(&m, 8, &r->sample_b8_tps, e);
+    r->sgemm_gflops = sgemm_rate(s); /* with the model's thread setting */
+    tfm_free(&m);
+    r->mfu = r->train_tps * r->flops_per_token / (r->sgemm_gflops * 1e9);
+    return rc;
+}
+
+static void print_text(const bench_shape **sel, int n, const bench_result *r, int threads)
+{
+    printf("%-6s %12s %12s %12s %10s %6s %10s\n", "config", "train tok/s", "sample b1",
+           "sample b8", "sgemm GF/s", "MFU", "peak MB");
+    for (int i = 0; i < n; i++)
+        printf("%-6s %12.0f %12.0f %12.0f %10.1f %6.3f %10.0f\n", sel[i]->name, r[i].train_tps,
+               r[i].sample_b1_tps, r[i].sample_b8_tps, r[i].sgemm_gflops, r[i].mfu,
+               r[i].peak_rss_mb);
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    printf("OpenBLAS core: %s (OPENBLAS_CORETYPE=%s), threads: %d\n", openblas_get_corename(),
+           env ? env : "(unset)", threads);
+}
+
+static void print_json(const bench_shape **sel, int n, const bench_result *r, int threads)
+{
+    cJSON *o = cJSON_CreateObject(), *cfgs = cJSON_AddObjectToObject(o, "configs");
+    for (int i = 0; i < n; i++) {
+        cJSON *c = cJSON_AddObjectToObject(cfgs, sel[i]->name);
+        cJSON_AddNumberToObject(c, "train_tokens_per_s", r[i].train_tps);
+        cJSON_AddNumberToObject(c, "sample_b1_tokens_per_s", r[i].sample_b1_tps);
+        cJSON_AddNumberToObject(c, "sample_b8_tokens_per_s", r[i].sample_b8_tps);
+        cJSON_AddNumberToObject(c, "sgemm_gflops", r[i].sgemm_gflops);
+        cJSON_AddNumberToObject(c, "mfu", r[i].mfu);
+        cJSON_AddNumberToObject(c, "peak_rss_mb", r[i].peak_rss_mb);
+        cJSON_AddNumberToObject(c, "params", r[i].params);
+        cJSON_AddNumberToObject(c, "train_flops_per_token", r[i].flops_per_token);
+    }
+    cJSON_AddStringToObject(o, "openblas_coretype", openblas_get_corename());
+    cJSON_AddNumberToObject(o, "threads", threads);
+    char *txt = cJSON_PrintUnformatted(o);
+    puts(txt);
+    free(txt);
+    cJSON_Delete(o);
+}
+
+int model_cmd_bench(int argc, char **argv)
+{
+    static const char usage[] = "alarm-model bench [--config tiny|small|gpt2] [--format json] "
+                                "[--threads N]";
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"config", required_argument, 0, 'c'},
+        {"format", required_argument, 0, 'f'},
+        {0, 0, 0, 0},
+    };
+    cli_common cli;
+    cli_init(&cli, "alarm-model bench", usage);
+    const char *only = NULL;
+    int json = 0, opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+        int h = cli_common_option(&cli, opt, optarg);
+        if (h < 0)
+            return CLI_USAGE;
+        if (h)
+            continue;
+        if (opt == 'c')
+            only = optarg;
+        else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text")))
+            json = !strcmp(optarg, "json");
+        else
+            return cli_usage_error(&cli, opt == 'f' ? "--format must be json or text"
+                                                    : "unknown option");
+    }
+    if (cli.help) {
+        printf("usage: %s\n", usage);
+        return cli_finish_stdout(&cli, CLI_OK);
+    }
+    if (cli.version)
+        return cli_print_version(&cli);
+    if (optind < argc)
+        return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
+    const bench_shape *sel[3];
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        if (!only || !strcmp(only, shapes[i].name))
+            sel[n++] = &shapes[i];
+    if (!n)
+        return cli_usage_error(&cli, "unknown --config '%s' (tiny, small, gpt2)", only);
+    int threads = cli.threads > 0 ? cli.threads : omp_get_num_procs();
+    bench_result r[3];
+    alarm_err e;
+    for (int i = 0; i < n; i++) {
+        if (!cli.quiet)
+            fprintf(stderr, "alarm-model bench: %s...\n", sel[i]->name);
+        if (bench_one(sel[i], threads, &r[i], &e)) {
+            cli_error(&cli, "%s: %s", sel[i]->name, e.msg);
+            return CLI_FAIL;
+        }
+    }
+    if (json)
+        print_json(sel, n, r, threads);
+    else
+        print_text(sel, n, r, threads);
+    return cli_finish_stdout(&cli, CLI_OK);
+}
