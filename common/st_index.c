@@ -143,6 +143,16 @@ static int open_index(st_set *s, const char *path, alarm_err *e)
     return rc;
 }
 
+static int has_pickle(const char *dir, size_t n)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%.*s/pytorch_model.bin", (int)n, dir);
+    if (is_regular(p))
+        return 1;
+    snprintf(p, sizeof p, "%.*s/pytorch_model.bin.index.json", (int)n, dir);
+    return is_regular(p);
+}
+
 int st_open(st_set **out, const char *path, alarm_err *e)
 {
     *out = NULL;
@@ -166,7 +176,9 @@ int st_open(st_set **out, const char *path, alarm_err *e)
             rc = open_index(s, index, e);
         else
             rc = err_set(e, "%s: no model.safetensors or model.safetensors.index.json in "
-                            "this directory", path);
+                            "this directory%s", path, has_pickle(path, n)
+                                ? " (pytorch_model.bin is a pickle and is not read: save the "
+                                  "model with safe_serialization=True)" : "");
     } else if (ends_with(path, ".json")) {
         rc = open_index(s, path, e);
     } else {

@@ -441,6 +441,11 @@ static void open_paths(void **state)
     alarm_err e;
     assert_int_equal(st_open(&s, dir, &e), -1);
     assert_non_null(strstr(e.msg, "no model.safetensors"));
+    assert_null(strstr(e.msg, "pickle"));
+    snprintf(p, sizeof p, "%s/pytorch_model.bin", dir);
+    tmpdir_write(p, "PK", 2);
+    assert_int_equal(st_open(&s, dir, &e), -1);
+    assert_non_null(strstr(e.msg, "safe_serialization=True"));
     snprintf(p, sizeof p, "%s/nothing", dir);
     assert_int_equal(st_open(&s, p, &e), -1);
     assert_non_null(strstr(e.msg, "No such file"));
