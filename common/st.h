@@ -26,15 +26,18 @@ typedef struct {
     int64_t shape[ST_MAX_DIMS];
     size_t numel;
     size_t nbytes;
-    const unsigned char *data;  /* points into the mapped file */
+    const unsigned char *data;  /* points into the mapped file; not necessarily
+                                   aligned: read it through st_to_f32 */
 } st_tensor;
 
 typedef struct st_set st_set;
 
-/* Opens `path`: a .safetensors file, or a checkpoint directory holding
- * model.safetensors or model.safetensors.index.json with its shards.
- * Validates every header fully (offsets in range, non-overlapping, sizes
- * matching dtype x shape) before returning. */
+/* Opens `path`: a .safetensors file, a checkpoint directory holding
+ * model.safetensors (preferred) or model.safetensors.index.json with its
+ * shards, or the path of such a .json index. Validates every header fully
+ * (offsets in range, non-overlapping, sizes matching dtype x shape, no name
+ * twice, every weight_map entry in its shard) before returning; on failure
+ * *out is NULL and e names the file and the tensor. */
 int st_open(st_set **out, const char *path, alarm_err *e);
 void st_close(st_set *s);
 
