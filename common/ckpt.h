@@ -28,7 +28,8 @@ typedef struct {
     char tmp_dir[4096];         /* empty when nothing is being written */
 } ckpt_writer;
 
-/* Creates the temporary directory for `final_dir` (after ckpt_recover). */
+/* Creates the temporary directory for `final_dir` (after ckpt_recover),
+ * and the directories above final_dir that are missing. */
 int ckpt_begin(ckpt_writer *w, const char *final_dir, alarm_err *e);
 
 /* Path of file `name` inside the temporary directory (buf of size n);

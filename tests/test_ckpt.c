@@ -110,6 +110,27 @@ static void commit_leaves_exactly_the_files(void **state)
     assert_int_equal(tmpdir_count(f->final), 3);
 }
 
+static void creates_missing_parents(void **state)
+{
+    fx *f = *state;
+    char deep[4400], p[4500];
+    snprintf(deep, sizeof deep, "%s/runs/it3/policy", f->root);
+    ckpt_writer w;
+    alarm_err e;
+    assert_int_equal(ckpt_begin(&w, deep, &e), 0);
+    assert_int_equal(ckpt_write_file(&w, "config.json", "{}", 2, &e), 0);
+    assert_int_equal(ckpt_commit(&w, &e), 0);
+    assert_file(deep, "config.json", "{}");
+    snprintf(p, sizeof p, "%s/runs/it3", f->root);
+    assert_int_equal(tmpdir_count(p), 1);
+    /* A parent that is a file cannot be made into a directory. */
+    snprintf(p, sizeof p, "%s/file", f->root);
+    tmpdir_write(p, "x", 1);
+    snprintf(deep, sizeof deep, "%s/file/sub/policy", f->root);
+    assert_int_equal(ckpt_begin(&w, deep, &e), -1);
+    assert_non_null(strstr(e.msg, "cannot create directory"));
+}
+
 static void abort_leaves_nothing(void **state)
 {
     fx *f = *state;
@@ -250,6 +271,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commit_leaves_exactly_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(creates_missing_parents, setup, teardown),
         cmocka_unit_test_setup_teardown(replaces_existing_by_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(replaces_existing_by_two_renames, setup, teardown),
         cmocka_unit_test_setup_teardown(failures_leave_old_intact, setup, teardown),
