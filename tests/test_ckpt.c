@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -206,6 +208,41 @@ static void failures_leave_old_intact(void **state)
         assert_int_equal(tmpdir_count(f->final), 2);
         assert_int_equal(tmpdir_count(f->root), 1);
     }
+    /* The disk fills up in the middle of the model (a file-size limit makes
+     * writes fail with EFBIG even for root). */
+    ckpt_debug_no_exchange(0);
+    assert_int_equal(ckpt_begin(&w, f->final, &e), 0);
+    assert_int_equal(ckpt_write_file(&w, "config.json", "new", 3, &e), 0);
+    size_t n = (size_t)1 << 20; /* 4 MB of F32 against a 1 MB limit */
+    float *big = calloc(n, sizeof *big);
+    char src[4400];
+    snprintf(src, sizeof src, "%s/big-tokenizer.json", f->root);
+    tmpdir_write(src, big, 2 * n);
+    st_out o[] = {{"wte.weight", big, 1, {(int64_t)n}}};
+    struct rlimit old_lim, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    lim = old_lim;
+    lim.rlim_cur = (rlim_t)1 << 20;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = st_write(ckpt_path(&w, "model.safetensors", p, sizeof p), o, 1, ST_F32, NULL, &e);
+    char msg[sizeof e.msg];
+    memcpy(msg, e.msg, sizeof msg);
+    int rc2 = ckpt_copy_file(&w, src, "tokenizer.json", &e);
+    setrlimit(RLIMIT_FSIZE, &old_lim);
+    signal(SIGXFSZ, old_sig);
+    free(big);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(msg, "File too large"));
+    assert_int_equal(rc2, -1);
+    assert_non_null(strstr(e.msg, "File too large"));
+    assert_int_equal(tmpdir_count(w.tmp_dir), 1); /* config.json only: no partial files */
+    ckpt_abort(&w);
+    unlink(src);
+    assert_int_equal(tmpdir_count(f->root), 1);
+    assert_file(f->final, "config.json", "old");
+    assert_int_equal(tmpdir_count(f->final), 2);
+
     /* An unwritable parent (only meaningful when not root: root writes anyway). */
     if (geteuid() != 0) {
         assert_int_equal(chmod(f->root, 0555), 0);
