@@ -15,7 +15,9 @@
  * What a crash can leave beside FINAL: a FINAL.ckpt-tmp-XXXXXX directory
  * (never read; safe to delete). An existing FINAL that is neither empty nor
  * a checkpoint (no config.json, model.safetensors or its index) is never
- * replaced: ckpt_begin refuses it. */
+ * replaced: ckpt_begin refuses it. One writer per FINAL at a time: two
+ * processes committing the same FINAL at once get one of the two whole
+ * checkpoints with RENAME_EXCHANGE, but may both fail on the fallback path. */
 #ifndef ALARM_CKPT_H
 #define ALARM_CKPT_H
 
