@@ -143,6 +143,28 @@ int ckpt_recover(const char *final_dir, alarm_err *e)
     return 0;
 }
 
+/* mkdir -p of the directory that will hold `path` (runs/it3 for runs/it3/policy). */
+static int make_parents(const char *path, alarm_err *e)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s", path);
+    char *slash = strrchr(p, '/');
+    if (!slash || slash == p)
+        return 0;
+    *slash = '\0';
+    for (char *c = p + 1; ; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char keep = *c;
+        *c = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return err_set(e, "%s: cannot create directory %s: %s", path, p, strerror(errno));
+        if (!keep)
+            return 0;
+        *c = keep;
+    }
+}
+
 int ckpt_begin(ckpt_writer *w, const char *final_dir, alarm_err *e)
 {
     memset(w, 0, sizeof *w);
@@ -157,7 +179,8 @@ int ckpt_begin(ckpt_writer *w, const char *final_dir, alarm_err *e)
     base = base ? base + 1 : w->final_dir;
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
         return err_set(e, "%s: a checkpoint needs a directory name of its own", final_dir);
-    if (ckpt_recover(w->final_dir, e) < 0 || replaceable(w->final_dir, e) < 0)
+    if (make_parents(w->final_dir, e) < 0 || ckpt_recover(w->final_dir, e) < 0 ||
+        replaceable(w->final_dir, e) < 0)
         return -1;
     int k = snprintf(w->tmp_dir, sizeof w->tmp_dir, "%s%s", w->final_dir, CKPT_TMP_SUFFIX);
     if (k < 0 || (size_t)k >= sizeof w->tmp_dir || !mkdtemp(w->tmp_dir)) {

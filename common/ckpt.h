@@ -15,7 +15,9 @@
  * What a crash can leave beside FINAL: a FINAL.ckpt-tmp-XXXXXX directory
  * (never read; safe to delete). An existing FINAL that is neither empty nor
  * a checkpoint (no config.json, model.safetensors or its index) is never
- * replaced: ckpt_begin refuses it. */
+ * replaced: ckpt_begin refuses it. One writer per FINAL at a time: two
+ * processes committing the same FINAL at once get one of the two whole
+ * checkpoints with RENAME_EXCHANGE, but may both fail on the fallback path. */
 #ifndef ALARM_CKPT_H
 #define ALARM_CKPT_H
 
@@ -28,7 +30,8 @@ typedef struct {
     char tmp_dir[4096];         /* empty when nothing is being written */
 } ckpt_writer;
 
-/* Creates the temporary directory for `final_dir` (after ckpt_recover). */
+/* Creates the temporary directory for `final_dir` (after ckpt_recover),
+ * and the directories above final_dir that are missing. */
 int ckpt_begin(ckpt_writer *w, const char *final_dir, alarm_err *e);
 
 /* Path of file `name` inside the temporary directory (buf of size n);

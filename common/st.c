@@ -46,7 +46,7 @@ struct st_set {
     size_t n, cap;
     st_name_ref *by_name;       /* (n) sorted by name, for st_find */
     st_kv *meta;
-    size_t nmeta;
+    size_t nmeta, meta_cap;
 };
 
 static const struct {
@@ -84,15 +84,18 @@ static int json_uint(const cJSON *v, uint64_t *out)
     return 0;
 }
 
+/* Appended, not deduplicated (that would be quadratic on a hostile header):
+ * st_metadata returns the first, so the first file and first key win. */
 static int add_meta(st_set *s, const char *key, const char *value)
 {
-    for (size_t i = 0; i < s->nmeta; i++)
-        if (strcmp(s->meta[i].key, key) == 0)
-            return 0; /* first file wins */
-    st_kv *m = realloc(s->meta, (s->nmeta + 1) * sizeof *m);
-    if (!m)
-        return -1;
-    s->meta = m;
+    if (s->nmeta == s->meta_cap) {
+        size_t cap = s->meta_cap ? 2 * s->meta_cap : 8;
+        st_kv *m = realloc(s->meta, cap * sizeof *m);
+        if (!m)
+            return -1;
+        s->meta = m;
+        s->meta_cap = cap;
+    }
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
         free(k);

@@ -26,15 +26,18 @@ typedef struct {
     int64_t shape[ST_MAX_DIMS];
     size_t numel;
     size_t nbytes;
-    const unsigned char *data;  /* points into the mapped file */
+    const unsigned char *data;  /* points into the mapped file; not necessarily
+                                   aligned: read it through st_to_f32 */
 } st_tensor;
 
 typedef struct st_set st_set;
 
-/* Opens `path`: a .safetensors file, or a checkpoint directory holding
- * model.safetensors or model.safetensors.index.json with its shards.
- * Validates every header fully (offsets in range, non-overlapping, sizes
- * matching dtype x shape) before returning. */
+/* Opens `path`: a .safetensors file, a checkpoint directory holding
+ * model.safetensors (preferred) or model.safetensors.index.json with its
+ * shards, or the path of such a .json index. Validates every header fully
+ * (offsets in range, non-overlapping, sizes matching dtype x shape, no name
+ * twice, every weight_map entry in its shard) before returning; on failure
+ * *out is NULL and e names the file and the tensor. */
 int st_open(st_set **out, const char *path, alarm_err *e);
 void st_close(st_set *s);
 
@@ -74,5 +77,14 @@ typedef struct {
  * NULL-terminated list of key, value string pairs for "__metadata__". */
 int st_write(const char *path, const st_out *tensors, size_t n, st_dtype dtype,
              const char *const *metadata, alarm_err *e);
+
+/* Writes tensors into the existing directory `dir` (e.g. a ckpt temporary
+ * directory) the way transformers saves them: model.safetensors when they fit
+ * in max_shard_bytes (0: no limit), else shards model-0000K-of-0000N.safetensors
+ * of at most max_shard_bytes each (a larger tensor gets a shard of its own)
+ * and model.safetensors.index.json with metadata.total_size and a sorted
+ * weight_map. Each file is written atomically; `metadata` goes into every shard. */
+int st_write_dir(const char *dir, const st_out *tensors, size_t n, st_dtype dtype,
+                 size_t max_shard_bytes, const char *const *metadata, alarm_err *e);
 
 #endif

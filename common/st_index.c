@@ -60,30 +60,33 @@ static int valid_shard_name(const char *s)
     return s[0] && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-/* Distinct shard names of the map, in order of first appearance. */
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Distinct shard names of the map, sorted (so a huge hostile map costs
+ * n log n, not n x shards). */
 static int list_shards(const cJSON *map, const char ***names, size_t *n, const char *label,
                        alarm_err *e)
 {
     const cJSON *it;
-    *names = NULL;
+    size_t count = (size_t)cJSON_GetArraySize(map), k = 0;
     *n = 0;
+    if (count == 0)
+        return err_set(e, "%s: weight_map is empty", label);
+    if (!(*names = malloc(count * sizeof **names)))
+        return err_set(e, "%s: out of memory", label);
     cJSON_ArrayForEach(it, map) {
         if (!cJSON_IsString(it) || !valid_shard_name(it->valuestring))
             return err_set(e, "%s: weight_map: tensor \"%s\": shard must be a file name in "
                               "the same directory", label, it->string);
-        size_t k = 0;
-        while (k < *n && strcmp((*names)[k], it->valuestring) != 0)
-            k++;
-        if (k < *n)
-            continue;
-        const char **nn = realloc(*names, (*n + 1) * sizeof *nn);
-        if (!nn)
-            return err_set(e, "%s: out of memory", label);
-        *names = nn;
-        (*names)[(*n)++] = it->valuestring;
+        (*names)[k++] = it->valuestring;
     }
-    if (*n == 0)
-        return err_set(e, "%s: weight_map is empty", label);
+    qsort(*names, k, sizeof **names, str_ptr_cmp);
+    for (size_t i = 0; i < k; i++)
+        if (*n == 0 || strcmp((*names)[*n - 1], (*names)[i]) != 0)
+            (*names)[(*n)++] = (*names)[i];
     return 0;
 }
 
@@ -93,10 +96,8 @@ static int check_map(const st_set *s, const cJSON *map, const char **shards, siz
     const cJSON *it;
     cJSON_ArrayForEach(it, map) {
         const st_tensor *t = st_find(s, it->string);
-        size_t k = 0;
-        while (k < nshards && strcmp(shards[k], it->valuestring) != 0)
-            k++;
-        if (!t || st_set_file_of(s, t) != k)
+        const char **k = bsearch(&it->valuestring, shards, nshards, sizeof *shards, str_ptr_cmp);
+        if (!t || !k || st_set_file_of(s, t) != (size_t)(k - shards))
             return err_set(e, "%s: tensor \"%s\" is mapped to %s but that shard has no such "
                               "tensor", label, it->string, it->valuestring);
     }
@@ -142,6 +143,16 @@ static int open_index(st_set *s, const char *path, alarm_err *e)
     return rc;
 }
 
+static int has_pickle(const char *dir, size_t n)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%.*s/pytorch_model.bin", (int)n, dir);
+    if (is_regular(p))
+        return 1;
+    snprintf(p, sizeof p, "%.*s/pytorch_model.bin.index.json", (int)n, dir);
+    return is_regular(p);
+}
+
 int st_open(st_set **out, const char *path, alarm_err *e)
 {
     *out = NULL;
@@ -165,7 +176,9 @@ int st_open(st_set **out, const char *path, alarm_err *e)
             rc = open_index(s, index, e);
         else
             rc = err_set(e, "%s: no model.safetensors or model.safetensors.index.json in "
-                            "this directory", path);
+                            "this directory%s", path, has_pickle(path, n)
+                                ? " (pytorch_model.bin is a pickle and is not read: save the "
+                                  "model with safe_serialization=True)" : "");
     } else if (ends_with(path, ".json")) {
         rc = open_index(s, path, e);
     } else {

@@ -195,50 +195,157 @@ static void sync_parent(const char *path)
     }
 }
 
+/* Writes head, then the tensors' data, to a temporary file beside path,
+ * fsyncs it and renames it over path. */
+static int write_atomic(const char *path, const st_buf *head, const st_out *t, size_t n,
+                        const size_t *numel, st_dtype dtype, alarm_err *e)
+{
+    char tmp[4096];
+    int fd = -1;
+    if (head->oom)
+        return err_set(e, "%s: out of memory", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+        return err_set(e, "%s: path too long", path);
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+        return err_set(e, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    int rc = 0;
+    int ok = fchmod(fd, 0644) == 0 && write_all(fd, head->p, head->len) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = write_tensor(fd, t[i].data, numel[i], dtype) == 0;
+    if (!ok || fsync(fd) < 0)
+        rc = err_set(e, "%s: write: %s", tmp, strerror(errno));
+    if (close(fd) < 0 && rc == 0)
+        rc = err_set(e, "%s: close: %s", tmp, strerror(errno));
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = err_set(e, "%s: rename: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    else
+        sync_parent(path);
+    return rc;
+}
+
+static int dtype_info(st_dtype dtype, size_t *esize, const char **dname)
+{
+    if (dtype != ST_F32 && dtype != ST_BF16 && dtype != ST_F16)
+        return -1;
+    *esize = dtype == ST_F32 ? 4 : 2;
+    *dname = dtype == ST_F32 ? "F32" : dtype == ST_BF16 ? "BF16" : "F16";
+    return 0;
+}
+
+/* st_write once the request is validated. */
+static int write_checked(const char *path, const st_out *tensors, size_t n,
+                         const size_t *numel, st_dtype dtype, const char *const *metadata,
+                         alarm_err *e)
+{
+    size_t esize = 4;
+    const char *dname = "F32";
+    dtype_info(dtype, &esize, &dname);
+    st_buf h = {0};
+    buf_add(&h, "\0\0\0\0\0\0\0\0", 8); /* the length, filled in below */
+    build_header(&h, tensors, n, numel, esize, dname, metadata);
+    for (int i = 0; i < 8 && !h.oom; i++)
+        h.p[i] = (char)(unsigned char)((uint64_t)(h.len - 8) >> (8 * i));
+    int rc = write_atomic(path, &h, tensors, n, numel, dtype, e);
+    free(h.p);
+    return rc;
+}
+
 int st_write(const char *path, const st_out *tensors, size_t n, st_dtype dtype,
              const char *const *metadata, alarm_err *e)
 {
-    if (dtype != ST_F32 && dtype != ST_BF16 && dtype != ST_F16)
+    size_t esize;
+    const char *dname;
+    if (dtype_info(dtype, &esize, &dname) < 0)
         return err_set(e, "%s: can write only F32, BF16 or F16", path);
-    size_t esize = dtype == ST_F32 ? 4 : 2;
-    const char *dname = dtype == ST_F32 ? "F32" : dtype == ST_BF16 ? "BF16" : "F16";
     size_t *numel = malloc((n + 1) * sizeof *numel);
     if (!numel)
         return err_set(e, "%s: out of memory", path);
-    if (validate(path, tensors, n, numel, e) < 0) {
-        free(numel);
-        return -1;
+    int rc = validate(path, tensors, n, numel, e);
+    if (rc == 0)
+        rc = write_checked(path, tensors, n, numel, dtype, metadata, e);
+    free(numel);
+    return rc;
+}
+
+typedef struct {
+    const char *name;
+    size_t shard;
+} st_entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const st_entry *)a)->name, ((const st_entry *)b)->name);
+}
+
+/* model.safetensors.index.json as transformers writes it (keys sorted). */
+static int write_index(const char *dir, const st_out *t, size_t n, const size_t *shard_of,
+                       size_t nshards, uint64_t total, alarm_err *e)
+{
+    st_entry *order = malloc((n + 1) * sizeof *order);
+    if (!order)
+        return err_set(e, "%s: out of memory", dir);
+    for (size_t i = 0; i < n; i++)
+        order[i] = (st_entry){t[i].name, shard_of[i]};
+    qsort(order, n, sizeof *order, entry_cmp);
+    st_buf b = {0};
+    buf_printf(&b, "{\n  \"metadata\": {\n    \"total_size\": %" PRIu64 "\n  },\n"
+                   "  \"weight_map\": {\n", total);
+    for (size_t k = 0; k < n; k++) {
+        buf_add(&b, "    ", 4);
+        buf_json_str(&b, order[k].name);
+        buf_printf(&b, ": \"model-%05zu-of-%05zu.safetensors\"%s\n", order[k].shard + 1,
+                   nshards, k + 1 < n ? "," : "");
     }
-    st_buf h = {0};
-    build_header(&h, tensors, n, numel, esize, dname, metadata);
-    char tmp[4096];
-    int fd = -1, rc = 0;
-    if (h.oom)
-        rc = err_set(e, "%s: out of memory", path);
-    else if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
-        rc = err_set(e, "%s: path too long", path);
-    else if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-        rc = err_set(e, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    if (rc == 0) {
-        unsigned char len8[8];
-        for (int i = 0; i < 8; i++)
-            len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-        int ok = fchmod(fd, 0644) == 0 && write_all(fd, len8, 8) == 0 &&
-                 write_all(fd, h.p, h.len) == 0;
-        for (size_t i = 0; ok && i < n; i++)
-            ok = write_tensor(fd, tensors[i].data, numel[i], dtype) == 0;
-        if (!ok || fsync(fd) < 0)
-            rc = err_set(e, "%s: write: %s", tmp, strerror(errno));
-        if (close(fd) < 0 && rc == 0)
-            rc = err_set(e, "%s: close: %s", tmp, strerror(errno));
-        if (rc == 0 && rename(tmp, path) < 0)
-            rc = err_set(e, "%s: rename: %s", path, strerror(errno));
-        if (rc < 0)
-            unlink(tmp);
-        else
-            sync_parent(path);
+    buf_add(&b, "  }\n}\n", 6);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    int rc = write_atomic(path, &b, NULL, 0, NULL, ST_F32, e);
+    free(b.p);
+    free(order);
+    return rc;
+}
+
+int st_write_dir(const char *dir, const st_out *tensors, size_t n, st_dtype dtype,
+                 size_t max_shard_bytes, const char *const *metadata, alarm_err *e)
+{
+    size_t esize;
+    const char *dname;
+    if (dtype_info(dtype, &esize, &dname) < 0)
+        return err_set(e, "%s: can write only F32, BF16 or F16", dir);
+    size_t *numel = malloc((2 * n + 1) * sizeof *numel), *shard_of = numel + n;
+    if (!numel)
+        return err_set(e, "%s: out of memory", dir);
+    int rc = validate(dir, tensors, n, numel, e);
+    /* A new shard starts when the next tensor would overflow a non-empty one. */
+    size_t nshards = 1, cur = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t bytes = numel[i] * esize;
+        if (max_shard_bytes && cur && cur + bytes > max_shard_bytes) {
+            nshards++;
+            cur = 0;
+        }
+        cur += bytes;
+        total += bytes;
+        shard_of[i] = nshards - 1;
     }
-    free(h.p);
+    char path[4200];
+    if (rc == 0 && nshards == 1) {
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        rc = write_checked(path, tensors, n, numel, dtype, metadata, e);
+    }
+    for (size_t first = 0, k = 0; rc == 0 && nshards > 1 && k < nshards; k++) {
+        size_t end = first;
+        while (end < n && shard_of[end] == k)
+            end++;
+        snprintf(path, sizeof path, "%s/model-%05zu-of-%05zu.safetensors", dir, k + 1, nshards);
+        rc = write_checked(path, tensors + first, end - first, numel + first, dtype, metadata, e);
+        first = end;
+    }
+    if (rc == 0 && nshards > 1)
+        rc = write_index(dir, tensors, n, shard_of, nshards, total, e);
     free(numel);
     return rc;
 }

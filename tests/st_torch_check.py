@@ -73,6 +73,20 @@ def main():
             assert tensors["scalar \"quoted\"\n"].shape == ()
             print("ok %s: %d values bit-identical to torch, layout as specified"
                   % (name, got.numel()))
+        # st_write_dir's shards (test write_dir_shards): the index as transformers
+        # reads it, every tensor found in the shard it names.
+        sdir = os.path.join(tmp, "sharded")
+        index = json.load(open(os.path.join(sdir, "model.safetensors.index.json")))
+        shards = {f: load(os.path.join(sdir, f))[0] for f in set(index["weight_map"].values())}
+        total = 0
+        for tname, fname in index["weight_map"].items():
+            total += shards[fname][tname].numel() * 4
+        assert total == index["metadata"]["total_size"]
+        v = torch.arange(460, dtype=torch.float32) - 100.5
+        want = {"z.a": v[:100], "b": v[100:150].reshape(5, 10), "c": v[150:450], "a.d": v[450:]}
+        for tname, t in want.items():
+            assert torch.equal(shards[index["weight_map"][tname]][tname], t), tname
+        print("ok shards: %d files, index and values as torch expects" % len(shards))
 
 
 if __name__ == "__main__":

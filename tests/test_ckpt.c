@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +112,27 @@ static void commit_leaves_exactly_the_files(void **state)
     assert_int_equal(tmpdir_count(f->final), 3);
 }
 
+static void creates_missing_parents(void **state)
+{
+    fx *f = *state;
+    char deep[4400], p[4500];
+    snprintf(deep, sizeof deep, "%s/runs/it3/policy", f->root);
+    ckpt_writer w;
+    alarm_err e;
+    assert_int_equal(ckpt_begin(&w, deep, &e), 0);
+    assert_int_equal(ckpt_write_file(&w, "config.json", "{}", 2, &e), 0);
+    assert_int_equal(ckpt_commit(&w, &e), 0);
+    assert_file(deep, "config.json", "{}");
+    snprintf(p, sizeof p, "%s/runs/it3", f->root);
+    assert_int_equal(tmpdir_count(p), 1);
+    /* A parent that is a file cannot be made into a directory. */
+    snprintf(p, sizeof p, "%s/file", f->root);
+    tmpdir_write(p, "x", 1);
+    snprintf(deep, sizeof deep, "%s/file/sub/policy", f->root);
+    assert_int_equal(ckpt_begin(&w, deep, &e), -1);
+    assert_non_null(strstr(e.msg, "cannot create directory"));
+}
+
 static void abort_leaves_nothing(void **state)
 {
     fx *f = *state;
@@ -185,6 +208,41 @@ static void failures_leave_old_intact(void **state)
         assert_int_equal(tmpdir_count(f->final), 2);
         assert_int_equal(tmpdir_count(f->root), 1);
     }
+    /* The disk fills up in the middle of the model (a file-size limit makes
+     * writes fail with EFBIG even for root). */
+    ckpt_debug_no_exchange(0);
+    assert_int_equal(ckpt_begin(&w, f->final, &e), 0);
+    assert_int_equal(ckpt_write_file(&w, "config.json", "new", 3, &e), 0);
+    size_t n = (size_t)1 << 20; /* 4 MB of F32 against a 1 MB limit */
+    float *big = calloc(n, sizeof *big);
+    char src[4400];
+    snprintf(src, sizeof src, "%s/big-tokenizer.json", f->root);
+    tmpdir_write(src, big, 2 * n);
+    st_out o[] = {{"wte.weight", big, 1, {(int64_t)n}}};
+    struct rlimit old_lim, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    lim = old_lim;
+    lim.rlim_cur = (rlim_t)1 << 20;
+    void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = st_write(ckpt_path(&w, "model.safetensors", p, sizeof p), o, 1, ST_F32, NULL, &e);
+    char msg[sizeof e.msg];
+    memcpy(msg, e.msg, sizeof msg);
+    int rc2 = ckpt_copy_file(&w, src, "tokenizer.json", &e);
+    setrlimit(RLIMIT_FSIZE, &old_lim);
+    signal(SIGXFSZ, old_sig);
+    free(big);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(msg, "File too large"));
+    assert_int_equal(rc2, -1);
+    assert_non_null(strstr(e.msg, "File too large"));
+    assert_int_equal(tmpdir_count(w.tmp_dir), 1); /* config.json only: no partial files */
+    ckpt_abort(&w);
+    unlink(src);
+    assert_int_equal(tmpdir_count(f->root), 1);
+    assert_file(f->final, "config.json", "old");
+    assert_int_equal(tmpdir_count(f->final), 2);
+
     /* An unwritable parent (only meaningful when not root: root writes anyway). */
     if (geteuid() != 0) {
         assert_int_equal(chmod(f->root, 0555), 0);
@@ -250,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commit_leaves_exactly_the_files, setup, teardown),
         cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(creates_missing_parents, setup, teardown),
         cmocka_unit_test_setup_teardown(replaces_existing_by_exchange, setup, teardown),
         cmocka_unit_test_setup_teardown(replaces_existing_by_two_renames, setup, teardown),
         cmocka_unit_test_setup_teardown(failures_leave_old_intact, setup, teardown),

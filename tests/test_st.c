@@ -362,6 +362,76 @@ static void sharded_errors(void **state)
     tmpdir_remove(dir);
 }
 
+static void write_dir_shards(void **state)
+{
+    (void)state;
+    char dir[4096], p[4200];
+    const char *export = getenv("ALARM_ST_EXPORT");
+    if (export && *export) {
+        snprintf(dir, sizeof dir, "%s/sharded", export);
+        assert_int_equal(mkdir(dir, 0755), 0);
+    } else {
+        tmpdir_make(dir, sizeof dir);
+    }
+    float *v = malloc(460 * sizeof *v);
+    for (int i = 0; i < 460; i++)
+        v[i] = (float)i - 100.5f;
+    /* 400, 200, 1200 and 40 bytes in F32: with 500 per shard, four shards. */
+    st_out o[] = {{"z.a", v, 1, {100}}, {"b", v + 100, 2, {5, 10}},
+                  {"c", v + 150, 1, {300}}, {"a.d", v + 450, 1, {10}}};
+    const char *meta[] = {"format", "pt", NULL};
+    alarm_err e;
+    if (st_write_dir(dir, o, 4, ST_F32, 500, meta, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(tmpdir_count(dir), 5);
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    char *idx = tmpdir_read(p, NULL);
+    cJSON *root = cJSON_Parse(idx);
+    assert_non_null(root);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "metadata"),
+                                         "total_size")->valuedouble, 1840);
+    const cJSON *map = cJSON_GetObjectItem(root, "weight_map");
+    const char *names[] = {"a.d", "b", "c", "z.a"}; /* sorted, as transformers writes it */
+    const char *shard[] = {"model-00004-of-00004.safetensors", "model-00002-of-00004.safetensors",
+                           "model-00003-of-00004.safetensors", "model-00001-of-00004.safetensors"};
+    assert_int_equal(cJSON_GetArraySize(map), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(cJSON_GetArrayItem(map, i)->string, names[i]);
+        assert_string_equal(cJSON_GetArrayItem(map, i)->valuestring, shard[i]);
+    }
+    cJSON_Delete(root);
+    free(idx);
+    st_set *s;
+    if (st_open(&s, dir, &e) < 0)
+        fail_msg("%s", e.msg);
+    assert_int_equal(st_count(s), 4);
+    assert_string_equal(st_metadata(s, "format"), "pt");
+    float got[300];
+    for (int i = 0; i < 4; i++) {
+        const st_tensor *t = st_find(s, o[i].name);
+        assert_int_equal(st_to_f32(t, got, &e), 0);
+        check_close(o[i].name, got, o[i].data, t->numel, 0, 0);
+    }
+    st_close(s);
+    if (!(export && *export))
+        tmpdir_remove(dir);
+
+    /* Without a limit (or when everything fits): one model.safetensors. */
+    tmpdir_make(dir, sizeof dir);
+    assert_int_equal(st_write_dir(dir, o, 4, ST_BF16, 0, NULL, &e), 0);
+    assert_int_equal(tmpdir_count(dir), 1);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    assert_int_equal(st_open(&s, p, &e), 0);
+    assert_int_equal(st_count(s), 4);
+    st_close(s);
+    assert_int_equal(st_write_dir(dir, o, 4, ST_OTHER, 0, NULL, &e), -1);
+    st_out dup[] = {{"b", v, 1, {1}}, {"b", v, 1, {1}}};
+    assert_int_equal(st_write_dir(dir, dup, 2, ST_F32, 1, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "twice"));
+    tmpdir_remove(dir);
+    free(v);
+}
+
 static void open_paths(void **state)
 {
     (void)state;
@@ -371,6 +441,11 @@ static void open_paths(void **state)
     alarm_err e;
     assert_int_equal(st_open(&s, dir, &e), -1);
     assert_non_null(strstr(e.msg, "no model.safetensors"));
+    assert_null(strstr(e.msg, "pickle"));
+    snprintf(p, sizeof p, "%s/pytorch_model.bin", dir);
+    tmpdir_write(p, "PK", 2);
+    assert_int_equal(st_open(&s, dir, &e), -1);
+    assert_non_null(strstr(e.msg, "safe_serialization=True"));
     snprintf(p, sizeof p, "%s/nothing", dir);
     assert_int_equal(st_open(&s, p, &e), -1);
     assert_non_null(strstr(e.msg, "No such file"));
@@ -473,6 +548,7 @@ int main(void)
         cmocka_unit_test(write_rejects_bad_requests),
         cmocka_unit_test(sharded_checkpoint),
         cmocka_unit_test(sharded_errors),
+        cmocka_unit_test(write_dir_shards),
         cmocka_unit_test(open_paths),
         cmocka_unit_test(open_is_lazy),
     };
