@@ -10,11 +10,11 @@ PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS    := sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc
-CPPFLAGS += -Icommon -DALARM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+override CPPFLAGS += -Icommon -DALARM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
-LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP $(EXTRA_CFLAGS)
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+override LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard common/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/alarm-*.c))
