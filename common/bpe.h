@@ -34,6 +34,7 @@ typedef struct {
     int32_t *ids;     /* (n,) */
     size_t *offsets;  /* (n, 2) */
     size_t n, cap;
+    void *scratch;    /* work buffers and a word cache kept between calls */
 } bpe_out;
 
 enum {
@@ -42,7 +43,8 @@ enum {
 };
 
 /* Encodes `len` bytes of UTF-8 text into out (emptied first; its buffers are
- * reused across calls). Invalid UTF-8 is an error. Free with bpe_out_free. */
+ * reused across calls). Start from `bpe_out out = {0}`; free with
+ * bpe_out_free. Invalid UTF-8 is an error. */
 int bpe_encode(bpe_out *out, const bpe *t, const char *text, size_t len, int flags,
                alarm_err *e);
 void bpe_out_free(bpe_out *out);

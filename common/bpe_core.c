@@ -3,6 +3,7 @@
  * Maps are open-addressing with linear probing, kept at most half full. */
 #include "bpe_impl.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,27 +17,20 @@ static int printable(unsigned b)
     return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
 }
 
+/* The 68 other bytes are 0..32, 127..160 and 173, numbered in that order. */
 uint32_t bpe_byte_to_cp(uint8_t b)
 {
     if (printable(b))
         return b;
-    uint32_t n = 0;
-    for (unsigned i = 0; i < b; i++)
-        n += !printable(i);
-    return 256 + n;
+    return 256 + (b <= 32 ? b : b <= 160 ? 33u + (b - 127u) : 67u);
 }
 
 int bpe_cp_to_byte(uint32_t cp)
 {
     if (cp < 256)
         return printable(cp) ? (int)cp : -1;
-    if (cp >= 256 + 68)
-        return -1;
     uint32_t n = cp - 256;
-    for (unsigned b = 0; b < 256; b++)
-        if (!printable(b) && n-- == 0)
-            return (int)b;
-    return -1;
+    return n < 33 ? (int)n : n < 67 ? (int)(127 + n - 33) : n == 67 ? 173 : -1;
 }
 
 size_t bpe_bytes_to_name(char *dst, const char *src, size_t n)
@@ -237,9 +231,11 @@ int bpe_pairmap_put(bpe_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t 
 
 bpe *bpe_new(void)
 {
+    static _Atomic uint64_t next_serial = 1;
     bpe *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->serial = next_serial++;
     t->unk_id = t->bos = t->eos = t->pad = -1;
     for (int i = 0; i < 256; i++)
         t->byte_id[i] = -1;

@@ -50,6 +50,7 @@ typedef struct {
 enum { BPE_TOK_MODEL = 1, BPE_TOK_ADDED = 2, BPE_TOK_SPECIAL = 4 };
 
 struct bpe {
+    uint64_t serial;     /* unique per tokenizer: tells caches apart */
     size_t n_ids;        /* largest id + 1 */
     size_t ids_cap;      /* room in tok_off/tok_len/tok_flags */
     char *bytes;         /* every token's raw bytes, back to back */

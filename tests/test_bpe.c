@@ -87,6 +87,27 @@ static void expect(const bpe *t, const char *text, int flags, const int32_t *ids
     bpe_out_free(&o);
 }
 
+/* GPT-2's alphabet from its definition: printable Latin-1 bytes keep their
+ * code point, the rest take 256, 257, ... in byte order. */
+static void byte_alphabet(void **state)
+{
+    (void)state;
+    unsigned next = 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+        unsigned cp = printable ? (unsigned)b : next++;
+        assert_int_equal(bpe_byte_to_cp((uint8_t)b), cp);
+        assert_int_equal(bpe_cp_to_byte(cp), b);
+    }
+    assert_int_equal(next, 256 + 68);
+    assert_int_equal(bpe_cp_to_byte(256 + 68), -1);
+    assert_int_equal(bpe_cp_to_byte(' '), -1);
+    char raw[4];
+    assert_int_equal(bpe_name_to_bytes(raw, "\xc4\xa0" "a", 3), 2); /* "Ġa" -> " a" */
+    assert_memory_equal(raw, " a", 2);
+    assert_int_equal(bpe_name_to_bytes(raw, "\xe4\xb8\xad", 3), -1); /* outside */
+}
+
 static void merges_in_both_forms(void **state)
 {
     (void)state;
@@ -242,6 +263,7 @@ static void rejects_bad_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(byte_alphabet),
         cmocka_unit_test(merges_in_both_forms),
         cmocka_unit_test(ignore_merges_takes_whole_words),
         cmocka_unit_test(added_tokens_and_template),
