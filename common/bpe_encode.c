@@ -47,6 +47,9 @@ typedef struct {
     cand *heap;
     size_t heap_n, heap_cap;
     pcre2_match_data *md;
+    char *pbuf;        /* a piece with a prefix space put in front */
+    size_t *pmap;
+    size_t pcap;
     uint64_t serial;   /* the tokenizer the cache belongs to */
     cache_slot *cache; /* (CACHE_SLOTS,) */
 } encoder;
@@ -237,6 +240,31 @@ static int encode_piece(bpe_out *o, encoder *en, const bpe *t, const char *w, si
 #undef ORIG
 }
 
+/* Encodes " " + piece: the space has an empty span at the piece's start. */
+static int encode_prefixed(bpe_out *o, encoder *en, const bpe *t, const char *w, span p,
+                           const size_t *map, size_t base)
+{
+    size_t n = p.end - p.start + 1;
+    if (n + 1 > en->pcap) {
+        size_t cap = 2 * n + 16;
+        char *b = realloc(en->pbuf, cap);
+        if (b)
+            en->pbuf = b;
+        size_t *m = realloc(en->pmap, cap * sizeof *m);
+        if (m)
+            en->pmap = m;
+        if (!b || !m)
+            return -1;
+        en->pcap = cap;
+    }
+    en->pbuf[0] = ' ';
+    memcpy(en->pbuf + 1, w + p.start, n - 1);
+    en->pmap[0] = map ? map[p.start] : base + p.start;
+    for (size_t i = 1; i <= n; i++)
+        en->pmap[i] = map ? map[p.start + i - 1] : base + p.start + i - 1;
+    return encode_piece(o, en, t, en->pbuf, 0, n, en->pmap, 0);
+}
+
 static size_t utf8_len(uint8_t c)
 {
     return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
@@ -325,7 +353,10 @@ static int encode_stretch(bpe_out *o, encoder *en, const bpe *t, const char *tex
     size_t *map = NULL, n;
     if (t->nfc && bpe_nfc(&norm, &n, &map, text + a, b - a, e) < 0)
         return -1;
-    int prefix = t->add_prefix_space && text[a] != ' ' && (!norm || norm[0] != ' ');
+    /* A ByteLevel step that runs first prefixes the whole stretch; one after
+     * Split steps prefixes each piece (encode_prefixed). */
+    int prefix = t->add_prefix_space && t->byte_level_at == 0 && text[a] != ' ' &&
+                 (!norm || norm[0] != ' ');
     if (!norm && !prefix) {
         w = (char *)text + a;
         n = b - a;
@@ -355,9 +386,13 @@ static int encode_stretch(bpe_out *o, encoder *en, const bpe *t, const char *tex
     for (size_t i = 0; rc == 0 && i < t->n_splits; i++)
         if (split_step(en, &t->splits[i], w) < 0)
             rc = err_set(e, "pre-tokenizer regex failed (match limit?)");
-    for (size_t k = 0; rc == 0 && k < en->cur.n; k++)
-        if (encode_piece(o, en, t, w, en->cur.v[k].start, en->cur.v[k].end, map, a) < 0)
+    int per_piece = t->add_prefix_space && t->byte_level_at > 0;
+    for (size_t k = 0; rc == 0 && k < en->cur.n; k++) {
+        span p = en->cur.v[k];
+        if ((per_piece && w[p.start] != ' ' ? encode_prefixed(o, en, t, w, p, map, a)
+                                             : encode_piece(o, en, t, w, p.start, p.end, map, a)) < 0)
             rc = err_set(e, "out of memory");
+    }
     free(norm);
     free(map);
     return rc;
@@ -457,6 +492,7 @@ void bpe_out_free(bpe_out *out)
     if (en) {
         pcre2_match_data_free(en->md);
         free(en->cur.v), free(en->next.v), free(en->sym), free(en->heap), free(en->cache);
+        free(en->pbuf), free(en->pmap);
         free(en);
     }
     free(out->ids);

@@ -100,3 +100,19 @@ execFileSync(bin, ["train-tokenizer", "--quiet", "--vocab-size", "600", "--min-f
   "--out", path.join(tdir, "tokenizer.json"), path.join(fixtures, "corpus.jsonl")]);
 const tjson = JSON.parse(fs.readFileSync(path.join(tdir, "tokenizer.json"), "utf8"));
 run("trained", tjson, {}, texts);
+
+// ByteLevel's add_prefix_space, alone and after a Llama-3 Split (where it
+// prefixes every piece): variants of the trained tokenizer.
+const llama3Split = { type: "Split", behavior: "Isolated", invert: false, pattern: { Regex:
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" } };
+const variants = {
+  "prefix-space": { ...tjson.pre_tokenizer, add_prefix_space: true },
+  "split-prefix-space": { type: "Sequence", pretokenizers: [llama3Split,
+    { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: false }] },
+};
+for (const [name, pre] of Object.entries(variants)) {
+  const j = { ...tjson, pre_tokenizer: pre };
+  fs.mkdirSync(path.join(fixtures, name), { recursive: true });
+  fs.writeFileSync(path.join(fixtures, name, "tokenizer.json"), JSON.stringify(j) + "\n");
+  run(name, j, {}, texts);
+}
