@@ -108,17 +108,20 @@ static int same_bytes(const bpe *t, int32_t id, const char *s, size_t n)
     return t->tok_len[id] == n && memcmp(t->bytes + t->tok_off[id], s, n) == 0;
 }
 
+/* A slot keeps the hash's high half so most mismatches cost no memcmp. */
 int32_t bpe_strmap_get(const bpe *t, const bpe_strmap *m, const char *s, size_t n)
 {
     if (!m->cap)
         return -1;
+    uint64_t h = bpe_hash(s, n), fp = h >> 32 << 32;
     size_t mask = m->cap - 1;
-    for (size_t i = bpe_hash(s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = m->slots[i];
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t v = m->slots[i];
         if (!v)
             return -1;
-        if (same_bytes(t, (int32_t)(v - 1), s, n))
-            return (int32_t)(v - 1);
+        int32_t id = (int32_t)(uint32_t)v - 1;
+        if ((v >> 32 << 32) == fp && same_bytes(t, id, s, n))
+            return id;
     }
 }
 
@@ -129,7 +132,7 @@ static int strmap_grow(const bpe *t, bpe_strmap *m)
         return -1;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i])
-            bpe_strmap_put(t, &g, (int32_t)(m->slots[i] - 1));
+            bpe_strmap_put(t, &g, (int32_t)(uint32_t)m->slots[i] - 1);
     free(m->slots);
     *m = g;
     return 0;
@@ -141,15 +144,17 @@ int32_t bpe_strmap_put(const bpe *t, bpe_strmap *m, int32_t id)
         return -2;
     const char *s = t->bytes + t->tok_off[id];
     size_t n = t->tok_len[id], mask = m->cap - 1;
-    for (size_t i = bpe_hash(s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = m->slots[i];
+    uint64_t h = bpe_hash(s, n), fp = h >> 32 << 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t v = m->slots[i];
         if (!v) {
-            m->slots[i] = (uint32_t)id + 1;
+            m->slots[i] = fp | ((uint32_t)id + 1);
             m->n++;
             return -1;
         }
-        if (same_bytes(t, (int32_t)(v - 1), s, n))
-            return (int32_t)(v - 1);
+        int32_t other = (int32_t)(uint32_t)v - 1;
+        if ((v >> 32 << 32) == fp && same_bytes(t, other, s, n))
+            return other;
     }
 }
 

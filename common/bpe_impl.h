@@ -13,7 +13,7 @@
 
 /* Open-addressing map from a byte string (kept elsewhere) to an id. */
 typedef struct {
-    uint32_t *slots; /* id + 1, 0 = empty */
+    uint64_t *slots; /* hash >> 32 << 32 | (id + 1), 0 = empty */
     size_t cap;      /* power of two */
     size_t n;
 } bpe_strmap;
