@@ -309,35 +309,6 @@ int bpe_set_token(bpe *t, int32_t id, const char *raw, size_t n, int flags, alar
     return 0;
 }
 
-int bpe_add_split_regex(bpe *t, const char *pattern, size_t len, int behavior, int invert,
-                        alarm_err *e)
-{
-    int code;
-    PCRE2_SIZE at;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP,
-                                   &code, &at, NULL);
-    if (!re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof msg);
-        return err_set(e, "pre-tokenizer regex: %s at offset %zu", (char *)msg, (size_t)at);
-    }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* an interpreter fallback if JIT fails */
-    bpe_split *s = realloc(t->splits, (t->n_splits + 1) * sizeof *s);
-    char *src = malloc(len + 1);
-    if (s)
-        t->splits = s;
-    if (!s || !src) {
-        free(src);
-        pcre2_code_free(re);
-        return err_set(e, "out of memory");
-    }
-    memcpy(src, pattern, len);
-    src[len] = 0;
-    t->splits[t->n_splits++] = (bpe_split){.re = re, .literal = src, .literal_len = len,
-                                           .behavior = behavior, .invert = invert};
-    return 0;
-}
-
 static int added_by_id(const void *a, const void *b)
 {
     const bpe_added *x = a, *y = b;

@@ -68,7 +68,7 @@ static int check_parity(const bpe *t, const char *fixture, int offsets_required)
                  out.offsets[2 * i + 1] >= out.offsets[2 * i];
         ok = ok && (out.n ? out.offsets[2 * out.n - 1] : 0) == len;
         if (!ok && bad++ < 5) {
-            fprintf(stderr, "%s:%d: mismatch on %s got", fixture, lineno, line);
+            fprintf(stderr, "%s:%d: mismatch on %.300s got", fixture, lineno, line);
             for (size_t i = 0; i < out.n; i++)
                 fprintf(stderr, " %d[%zu,%zu)", out.ids[i], out.offsets[2 * i],
                         out.offsets[2 * i + 1]);
