@@ -215,6 +215,28 @@ static void nfc_offsets_map_to_input(void **state)
     free(j);
 }
 
+/* \s as Oniguruma (Hugging Face's engine) has it: NEL and the Zs/Zl/Zp
+ * characters are spaces, U+180E and U+FEFF (format characters) are not. */
+static void regex_spaces_follow_oniguruma(void **state)
+{
+    (void)state;
+    char rest[512];
+    snprintf(rest, sizeof rest, "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+             "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"Removed\"},"
+             "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[\\\\s\\\\S]\"}, \"behavior\": \"Isolated\"},"
+             "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}]}");
+    char *j = make_json(NULL, NULL, 0, "", rest);
+    bpe *t = load(j);
+    /* a NEL b U+180E c U+FEFF d U+3000 e U+2029 f */
+    const char *s = "a\xc2\x85" "b\xe1\xa0\x8e" "c\xef\xbb\xbf" "d\xe3\x80\x80" "e\xe2\x80\xa9" "f";
+    const int32_t ids[] = {'a', 'b', 0xe1, 0xa0, 0x8e, 'c', 0xef, 0xbb, 0xbf, 'd', 'e', 'f'};
+    const size_t offs[] = {0, 1, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11,
+                           11, 12, 15, 16, 19, 20};
+    expect(t, s, 0, ids, offs, 12);
+    bpe_free(t);
+    free(j);
+}
+
 static void rejects_bad_files(void **state)
 {
     (void)state;
@@ -269,6 +291,7 @@ int main(void)
         cmocka_unit_test(added_tokens_and_template),
         cmocka_unit_test(offsets_inside_characters),
         cmocka_unit_test(nfc_offsets_map_to_input),
+        cmocka_unit_test(regex_spaces_follow_oniguruma),
         cmocka_unit_test(rejects_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
