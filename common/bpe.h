@@ -62,6 +62,10 @@ const char *bpe_id_to_bytes(const bpe *t, int32_t id, size_t *len);
 int bpe_is_special(const bpe *t, int32_t id);
 size_t bpe_vocab_size(const bpe *t); /* largest id + 1 */
 int32_t bpe_bos_id(const bpe *t);    /* -1 when the tokenizer has none */
+/* The ids BPE_ADD_SPECIAL puts before / after the text (the post-processor
+ * template, e.g. Llama 3's BOS); *ids points into t. Returns the count. */
+size_t bpe_template_prefix(const bpe *t, const int32_t **ids);
+size_t bpe_template_suffix(const bpe *t, const int32_t **ids);
 int32_t bpe_eos_id(const bpe *t);
 int32_t bpe_pad_id(const bpe *t);
 

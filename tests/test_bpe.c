@@ -162,6 +162,11 @@ static void added_tokens_and_template(void **state)
     expect(t, "he", BPE_ADD_SPECIAL, ids2, offs2, 3);
     assert_int_equal(bpe_bos_id(t), 262);
     assert_int_equal(bpe_eos_id(t), 263);
+    const int32_t *pre, *suf;
+    assert_int_equal(bpe_template_prefix(t, &pre), 1);
+    assert_int_equal(pre[0], 262);
+    assert_int_equal(bpe_template_suffix(t, &suf), 1);
+    assert_int_equal(suf[0], 263);
     assert_true(bpe_is_special(t, 262));
     assert_false(bpe_is_special(t, 264));
     char *bytes;
