@@ -4,6 +4,9 @@
  * merged by rank (a heap of candidate pairs, lowest rank then leftmost first).
  * All positions are bytes of a working buffer with a map back to the input,
  * so offsets stay exact through NFC and an added prefix space. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
+#endif
 #include "bpe_impl.h"
 
 #include <stdlib.h>

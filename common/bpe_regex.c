@@ -4,6 +4,9 @@
  * U+180E (an old Zs, a format character since Unicode 6.3), which splits
  * text differently. So \s and \S are rewritten to Oniguruma's definition,
  * in Unicode properties, before compiling. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
+#endif
 #include "bpe_impl.h"
 
 #include <stdlib.h>

@@ -3,6 +3,9 @@
  * pair is merged until the vocabulary is full. Ties go to the smaller pair of
  * ids, as Hugging Face's trainer does, so a corpus always gives one result.
  * A merged word is re-counted whole: simple, and words are short. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
+#endif
 #include "bpe_impl.h"
 
 #include <stdlib.h>
