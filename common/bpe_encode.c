@@ -4,6 +4,9 @@
  * merged by rank (a heap of candidate pairs, lowest rank then leftmost first).
  * All positions are bytes of a working buffer with a map back to the input,
  * so offsets stay exact through NFC and an added prefix space. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
+#endif
 #include "bpe_impl.h"
 
 #include <stdlib.h>
@@ -30,7 +33,16 @@ typedef struct {
     int32_t a, b; /* the pair as it was when queued */
 } cand;
 
-/* Scratch of one encode call. */
+/* A direct-mapped cache of short pieces: words repeat, merging is the cost. */
+#define CACHE_SLOTS 4096
+#define CACHE_MAX 16
+typedef struct {
+    uint8_t len, n; /* len 0 = empty */
+    char bytes[CACHE_MAX];
+    int32_t ids[CACHE_MAX];
+} cache_slot;
+
+/* Scratch kept in a bpe_out between calls. */
 typedef struct {
     spans cur, next;
     symbol *sym;
@@ -38,6 +50,11 @@ typedef struct {
     cand *heap;
     size_t heap_n, heap_cap;
     pcre2_match_data *md;
+    char *pbuf;        /* a piece with a prefix space put in front */
+    size_t *pmap;
+    size_t pcap;
+    uint64_t serial;   /* the tokenizer the cache belongs to */
+    cache_slot *cache; /* (CACHE_SLOTS,) */
 } encoder;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -169,6 +186,27 @@ static int merge_piece(encoder *en, const bpe *t, const char *w, size_t n)
     return 0;
 }
 
+/* Emits the tokens of a cached piece; 1 when it was cached. */
+static int from_cache(bpe_out *o, const encoder *en, const bpe *t, const char *w, size_t start,
+                      size_t n, const size_t *map, size_t base, cache_slot **slot)
+{
+    *slot = NULL;
+    if (n > CACHE_MAX || !en->cache)
+        return 0;
+    cache_slot *c = &en->cache[bpe_hash(w + start, n) & (CACHE_SLOTS - 1)];
+    *slot = c;
+    if (c->len != n || memcmp(c->bytes, w + start, n))
+        return 0;
+    size_t a = start;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t b = a + t->tok_len[c->ids[i]];
+        if (out_push(o, c->ids[i], map ? map[a] : base + a, map ? map[b] : base + b) < 0)
+            return -1;
+        a = b;
+    }
+    return 1;
+}
+
 /* Emits the tokens of one piece w[start, end) of the working buffer. */
 static int encode_piece(bpe_out *o, encoder *en, const bpe *t, const char *w, size_t start,
                         size_t end, const size_t *map, size_t base)
@@ -180,17 +218,54 @@ static int encode_piece(bpe_out *o, encoder *en, const bpe *t, const char *w, si
         if (id >= 0)
             return out_push(o, id, ORIG(start), ORIG(end));
     }
+    cache_slot *slot;
+    int hit = from_cache(o, en, t, w, start, n, map, base, &slot);
+    if (hit)
+        return hit < 0 ? -1 : 0;
     if (merge_piece(en, t, w + start, n) < 0)
         return -1;
+    size_t first = o->n, k = 0;
     for (int32_t i = 0; i >= 0; i = en->sym[i].next) {
         const symbol *s = &en->sym[i];
         int32_t id = s->id >= 0 ? s->id : t->unk_id;
         size_t a = start + s->start, b = a + s->len;
         if (id >= 0 && out_push(o, id, ORIG(a), ORIG(b)) < 0)
             return -1;
+        k += s->id >= 0; /* a missing byte (no id) keeps the piece out of the cache */
+    }
+    if (slot && k == o->n - first) {
+        slot->len = (uint8_t)n;
+        slot->n = (uint8_t)k;
+        memcpy(slot->bytes, w + start, n);
+        memcpy(slot->ids, o->ids + first, k * sizeof *o->ids);
     }
     return 0;
 #undef ORIG
+}
+
+/* Encodes " " + piece: the space has an empty span at the piece's start. */
+static int encode_prefixed(bpe_out *o, encoder *en, const bpe *t, const char *w, span p,
+                           const size_t *map, size_t base)
+{
+    size_t n = p.end - p.start + 1;
+    if (n + 1 > en->pcap) {
+        size_t cap = 2 * n + 16;
+        char *b = realloc(en->pbuf, cap);
+        if (b)
+            en->pbuf = b;
+        size_t *m = realloc(en->pmap, cap * sizeof *m);
+        if (m)
+            en->pmap = m;
+        if (!b || !m)
+            return -1;
+        en->pcap = cap;
+    }
+    en->pbuf[0] = ' ';
+    memcpy(en->pbuf + 1, w + p.start, n - 1);
+    en->pmap[0] = map ? map[p.start] : base + p.start;
+    for (size_t i = 1; i <= n; i++)
+        en->pmap[i] = map ? map[p.start + i - 1] : base + p.start + i - 1;
+    return encode_piece(o, en, t, en->pbuf, 0, n, en->pmap, 0);
 }
 
 static size_t utf8_len(uint8_t c)
@@ -281,7 +356,10 @@ static int encode_stretch(bpe_out *o, encoder *en, const bpe *t, const char *tex
     size_t *map = NULL, n;
     if (t->nfc && bpe_nfc(&norm, &n, &map, text + a, b - a, e) < 0)
         return -1;
-    int prefix = t->add_prefix_space && text[a] != ' ' && (!norm || norm[0] != ' ');
+    /* A ByteLevel step that runs first prefixes the whole stretch; one after
+     * Split steps prefixes each piece (encode_prefixed). */
+    int prefix = t->add_prefix_space && t->byte_level_at == 0 && text[a] != ' ' &&
+                 (!norm || norm[0] != ' ');
     if (!norm && !prefix) {
         w = (char *)text + a;
         n = b - a;
@@ -311,9 +389,13 @@ static int encode_stretch(bpe_out *o, encoder *en, const bpe *t, const char *tex
     for (size_t i = 0; rc == 0 && i < t->n_splits; i++)
         if (split_step(en, &t->splits[i], w) < 0)
             rc = err_set(e, "pre-tokenizer regex failed (match limit?)");
-    for (size_t k = 0; rc == 0 && k < en->cur.n; k++)
-        if (encode_piece(o, en, t, w, en->cur.v[k].start, en->cur.v[k].end, map, a) < 0)
+    int per_piece = t->add_prefix_space && t->byte_level_at > 0;
+    for (size_t k = 0; rc == 0 && k < en->cur.n; k++) {
+        span p = en->cur.v[k];
+        if ((per_piece && w[p.start] != ' ' ? encode_prefixed(o, en, t, w, p, map, a)
+                                             : encode_piece(o, en, t, w, p.start, p.end, map, a)) < 0)
             rc = err_set(e, "out of memory");
+    }
     free(norm);
     free(map);
     return rc;
@@ -388,11 +470,19 @@ int bpe_encode(bpe_out *out, const bpe *t, const char *text, size_t len, int fla
     for (size_t i = 0; flags & BPE_ADD_SPECIAL && i < t->n_prefix; i++)
         if (out_push(out, t->prefix[i], 0, 0) < 0)
             return err_set(e, "out of memory");
-    encoder en = {0};
-    en.md = pcre2_match_data_create(1, NULL);
-    int rc = en.md ? encode_text(out, &en, t, text, len, e) : err_set(e, "out of memory");
-    pcre2_match_data_free(en.md);
-    free(en.cur.v), free(en.next.v), free(en.sym), free(en.heap);
+    encoder *en = out->scratch;
+    if (!en && !(en = out->scratch = calloc(1, sizeof *en)))
+        return err_set(e, "out of memory");
+    if (!en->md && !(en->md = pcre2_match_data_create(1, NULL)))
+        return err_set(e, "out of memory");
+    if (!en->cache)
+        en->cache = malloc(CACHE_SLOTS * sizeof *en->cache); /* optional: NULL runs uncached */
+    if (en->cache && en->serial != t->serial) {
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+            en->cache[i].len = 0;
+        en->serial = t->serial;
+    }
+    int rc = encode_text(out, en, t, text, len, e);
     for (size_t i = 0; rc == 0 && flags & BPE_ADD_SPECIAL && i < t->n_suffix; i++)
         if (out_push(out, t->suffix[i], len, len) < 0)
             rc = err_set(e, "out of memory");
@@ -401,6 +491,13 @@ int bpe_encode(bpe_out *out, const bpe *t, const char *text, size_t len, int fla
 
 void bpe_out_free(bpe_out *out)
 {
+    encoder *en = out->scratch;
+    if (en) {
+        pcre2_match_data_free(en->md);
+        free(en->cur.v), free(en->next.v), free(en->sym), free(en->heap), free(en->cache);
+        free(en->pbuf), free(en->pmap);
+        free(en);
+    }
     free(out->ids);
     free(out->offsets);
     memset(out, 0, sizeof *out);

@@ -13,7 +13,7 @@
 
 /* Open-addressing map from a byte string (kept elsewhere) to an id. */
 typedef struct {
-    uint32_t *slots; /* id + 1, 0 = empty */
+    uint64_t *slots; /* hash >> 32 << 32 | (id + 1), 0 = empty */
     size_t cap;      /* power of two */
     size_t n;
 } bpe_strmap;
@@ -50,6 +50,7 @@ typedef struct {
 enum { BPE_TOK_MODEL = 1, BPE_TOK_ADDED = 2, BPE_TOK_SPECIAL = 4 };
 
 struct bpe {
+    uint64_t serial;     /* unique per tokenizer: tells caches apart */
     size_t n_ids;        /* largest id + 1 */
     size_t ids_cap;      /* room in tok_off/tok_len/tok_flags */
     char *bytes;         /* every token's raw bytes, back to back */

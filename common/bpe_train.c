@@ -3,6 +3,9 @@
  * pair is merged until the vocabulary is full. Ties go to the smaller pair of
  * ids, as Hugging Face's trainer does, so a corpus always gives one result.
  * A merged word is re-counted whole: simple, and words are short. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
+#endif
 #include "bpe_impl.h"
 
 #include <stdlib.h>
@@ -266,12 +269,51 @@ static long find_word(trainer *tr, word_table *wt, const char *s, size_t n, int 
     return (long)i;
 }
 
+/* Counts the words of s[0, n), a stretch with no special token in it. */
+static int count_stretch(trainer *tr, word_table *wt, pcre2_match_data *md, const char *s,
+                         size_t n)
+{
+    const pcre2_code *re = tr->t->splits[0].re;
+    for (size_t at = 0; at < n;) {
+        int m = pcre2_match(re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, md, NULL);
+        if (m < 0)
+            break; /* the GPT-2 regex matches every character, so only at the end */
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        if (ov[1] <= at) { /* cannot happen: no alternative matches empty */
+            at++;
+            continue;
+        }
+        long wi = find_word(tr, wt, s + ov[0], ov[1] - ov[0], 1);
+        if (wi < 0)
+            return -1;
+        tr->w[wi].count++;
+        at = ov[1];
+    }
+    return 0;
+}
+
+/* The first special token in s[0, n): its start, or n; *len its length. */
+static size_t next_special(const bpe *t, const char *s, size_t n, size_t *len)
+{
+    size_t best = n;
+    *len = 0;
+    for (size_t k = 0; k < t->n_added; k++) {
+        size_t l = t->added[k].len, lim = best + l < n ? best + l : n; /* may start at best */
+        const char *hit = memmem(s, lim, t->added[k].content, l);
+        if (hit && ((size_t)(hit - s) < best || ((size_t)(hit - s) == best && l > *len))) {
+            best = (size_t)(hit - s);
+            *len = l;
+        }
+    }
+    return best;
+}
+
+/* Words of every text, special tokens left out (they are never merged). */
 static int collect_words(trainer *tr, const char *const *texts, const size_t *lens, size_t n,
                          alarm_err *e)
 {
     word_table wt = {0};
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    const pcre2_code *re = tr->t->splits[0].re;
     int rc = md ? 0 : err_set(e, "out of memory");
     for (size_t k = 0; rc == 0 && k < n; k++) {
         size_t bad;
@@ -279,22 +321,11 @@ static int collect_words(trainer *tr, const char *const *texts, const size_t *le
             rc = err_set(e, "text %zu: invalid UTF-8 at byte %zu", k, bad);
             break;
         }
-        for (size_t at = 0; at < lens[k];) {
-            int m = pcre2_match(re, (PCRE2_SPTR)texts[k], lens[k], at, PCRE2_NO_UTF_CHECK, md, NULL);
-            if (m < 0)
-                break; /* the GPT-2 regex matches every character, so only at the end */
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-            if (ov[1] <= at) { /* cannot happen: no alternative matches empty */
-                at++;
-                continue;
-            }
-            long wi = find_word(tr, &wt, texts[k] + ov[0], ov[1] - ov[0], 1);
-            if (wi < 0) {
+        for (size_t at = 0; rc == 0 && at < lens[k];) {
+            size_t len, sp = at + next_special(tr->t, texts[k] + at, lens[k] - at, &len);
+            if (sp > at && count_stretch(tr, &wt, md, texts[k] + at, sp - at) < 0)
                 rc = err_set(e, "out of memory");
-                break;
-            }
-            tr->w[wi].count++;
-            at = ov[1];
+            at = sp + len;
         }
     }
     for (size_t i = 0; i < tr->n_w; i++)

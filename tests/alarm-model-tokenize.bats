@@ -41,9 +41,10 @@ teardown() {
 }
 
 @test "--add-special applies the post-processor template" {
-    jq '.post_processor = {type: "TemplateProcessing",
+    # As Llama 3 writes it: ByteLevel, then a template with the BOS token.
+    jq '.post_processor = {type: "Sequence", processors: [{type: "ByteLevel"}, {type: "TemplateProcessing",
           single: [{SpecialToken: {id: "<|endoftext|>", type_id: 0}}, {Sequence: {id: "A", type_id: 0}}],
-          special_tokens: {"<|endoftext|>": {id: "<|endoftext|>", ids: [0], tokens: ["<|endoftext|>"]}}}' \
+          special_tokens: {"<|endoftext|>": {id: "<|endoftext|>", ids: [0], tokens: ["<|endoftext|>"]}}}]}' \
         "$FIX/trained/tokenizer.json" >"$TMP/bos.json"
     run alarm-model tokenize --tokenizer "$TMP/bos.json" --add-special <<<'{"text":"ab"}'
     [ "$status" -eq 0 ]
@@ -65,6 +66,12 @@ teardown() {
     run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/utf.jsonl"
     [ "$status" -eq 1 ]
     [[ "$output" == *'utf.jsonl:1: field "text": invalid UTF-8 at byte 1'* ]]
+    printf '{"text": "a\\u0000b"}\n' >"$TMP/nul.jsonl"
+    run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/nul.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'nul.jsonl:1: field "text": U+0000'* ]]
+    run alarm-model tokenize --tokenizer "$FIX/gpt2" <<<'{"text": "a\\u0000b"}'
+    [ "$status" -eq 0 ] # an escaped backslash, then "u0000": no NUL
     head -c 5000 "$FIX/gpt2/tokenizer.json" >"$TMP/cut.json"
     run alarm-model tokenize --tokenizer "$TMP/cut.json" <<<'{"text":"a"}'
     [ "$status" -eq 1 ]

@@ -87,6 +87,27 @@ static void expect(const bpe *t, const char *text, int flags, const int32_t *ids
     bpe_out_free(&o);
 }
 
+/* GPT-2's alphabet from its definition: printable Latin-1 bytes keep their
+ * code point, the rest take 256, 257, ... in byte order. */
+static void byte_alphabet(void **state)
+{
+    (void)state;
+    unsigned next = 256;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+        unsigned cp = printable ? (unsigned)b : next++;
+        assert_int_equal(bpe_byte_to_cp((uint8_t)b), cp);
+        assert_int_equal(bpe_cp_to_byte(cp), b);
+    }
+    assert_int_equal(next, 256 + 68);
+    assert_int_equal(bpe_cp_to_byte(256 + 68), -1);
+    assert_int_equal(bpe_cp_to_byte(' '), -1);
+    char raw[4];
+    assert_int_equal(bpe_name_to_bytes(raw, "\xc4\xa0" "a", 3), 2); /* "Ġa" -> " a" */
+    assert_memory_equal(raw, " a", 2);
+    assert_int_equal(bpe_name_to_bytes(raw, "\xe4\xb8\xad", 3), -1); /* outside */
+}
+
 static void merges_in_both_forms(void **state)
 {
     (void)state;
@@ -141,6 +162,11 @@ static void added_tokens_and_template(void **state)
     expect(t, "he", BPE_ADD_SPECIAL, ids2, offs2, 3);
     assert_int_equal(bpe_bos_id(t), 262);
     assert_int_equal(bpe_eos_id(t), 263);
+    const int32_t *pre, *suf;
+    assert_int_equal(bpe_template_prefix(t, &pre), 1);
+    assert_int_equal(pre[0], 262);
+    assert_int_equal(bpe_template_suffix(t, &suf), 1);
+    assert_int_equal(suf[0], 263);
     assert_true(bpe_is_special(t, 262));
     assert_false(bpe_is_special(t, 264));
     char *bytes;
@@ -194,6 +220,28 @@ static void nfc_offsets_map_to_input(void **state)
     free(j);
 }
 
+/* \s as Oniguruma (Hugging Face's engine) has it: NEL and the Zs/Zl/Zp
+ * characters are spaces, U+180E and U+FEFF (format characters) are not. */
+static void regex_spaces_follow_oniguruma(void **state)
+{
+    (void)state;
+    char rest[512];
+    snprintf(rest, sizeof rest, "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+             "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"Removed\"},"
+             "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"[\\\\s\\\\S]\"}, \"behavior\": \"Isolated\"},"
+             "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"use_regex\": false}]}");
+    char *j = make_json(NULL, NULL, 0, "", rest);
+    bpe *t = load(j);
+    /* a NEL b U+180E c U+FEFF d U+3000 e U+2029 f */
+    const char *s = "a\xc2\x85" "b\xe1\xa0\x8e" "c\xef\xbb\xbf" "d\xe3\x80\x80" "e\xe2\x80\xa9" "f";
+    const int32_t ids[] = {'a', 'b', 0xe1, 0xa0, 0x8e, 'c', 0xef, 0xbb, 0xbf, 'd', 'e', 'f'};
+    const size_t offs[] = {0, 1, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11,
+                           11, 12, 15, 16, 19, 20};
+    expect(t, s, 0, ids, offs, 12);
+    bpe_free(t);
+    free(j);
+}
+
 static void rejects_bad_files(void **state)
 {
     (void)state;
@@ -242,11 +290,13 @@ static void rejects_bad_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(byte_alphabet),
         cmocka_unit_test(merges_in_both_forms),
         cmocka_unit_test(ignore_merges_takes_whole_words),
         cmocka_unit_test(added_tokens_and_template),
         cmocka_unit_test(offsets_inside_characters),
         cmocka_unit_test(nfc_offsets_map_to_input),
+        cmocka_unit_test(regex_spaces_follow_oniguruma),
         cmocka_unit_test(rejects_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

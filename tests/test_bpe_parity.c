@@ -68,7 +68,7 @@ static int check_parity(const bpe *t, const char *fixture, int offsets_required)
                  out.offsets[2 * i + 1] >= out.offsets[2 * i];
         ok = ok && (out.n ? out.offsets[2 * out.n - 1] : 0) == len;
         if (!ok && bad++ < 5) {
-            fprintf(stderr, "%s:%d: mismatch on %s got", fixture, lineno, line);
+            fprintf(stderr, "%s:%d: mismatch on %.300s got", fixture, lineno, line);
             for (size_t i = 0; i < out.n; i++)
                 fprintf(stderr, " %d[%zu,%zu)", out.ids[i], out.offsets[2 * i],
                         out.offsets[2 * i + 1]);
@@ -163,12 +163,32 @@ static void trained_tokenizer_matches_tokenizers_js(void **state)
     bpe_free(t);
 }
 
+/* ByteLevel add_prefix_space: once per stretch when it runs first, once per
+ * piece after a Split (ids only: the added space has no input bytes). */
+static void prefix_space_matches_tokenizers_js(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"prefix-space", "split-prefix-space"};
+    for (int i = 0; i < 2; i++) {
+        char dir[256], fix[256];
+        snprintf(dir, sizeof dir, FIX "%s", names[i]);
+        snprintf(fix, sizeof fix, FIX "parity-%s.jsonl", names[i]);
+        bpe *t;
+        alarm_err e;
+        if (bpe_load(&t, dir, &e) < 0)
+            fail_msg("%s", e.msg);
+        check_parity(t, fix, 0);
+        bpe_free(t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpt2_matches_tokenizers_js),
         cmocka_unit_test(qwen3_matches_tokenizers_js),
         cmocka_unit_test(trained_tokenizer_matches_tokenizers_js),
+        cmocka_unit_test(prefix_space_matches_tokenizers_js),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,24 @@ static void training_is_deterministic_and_reloads(void **state)
     bpe_free(a), bpe_free(b), bpe_free(c);
 }
 
+/* Special tokens in the texts are left out of the words, so no merge ever
+ * builds pieces of them, however often they occur. */
+static void special_tokens_are_not_learned(void **state)
+{
+    (void)state;
+    const char *texts1[] = {"ab<|endoftext|>ab<|endoftext|><|endoftext|>", "<|endoftext|>ab"};
+    size_t lens[] = {strlen(texts1[0]), strlen(texts1[1])};
+    const char *special[] = {"<|endoftext|>"};
+    bpe_train_opts o = {.vocab_size = 400, .special = special, .n_special = 1, .min_frequency = 1};
+    bpe *t;
+    alarm_err e;
+    assert_int_equal(bpe_train(&t, texts1, lens, 2, &o, &e), 0);
+    assert_int_equal(bpe_vocab_size(t), 258); /* 1 special, 256 bytes, the merge "ab" */
+    assert_true(bpe_token_to_id(t, "ab") >= 0);
+    assert_int_equal(bpe_token_to_id(t, "<|"), -1);
+    bpe_free(t);
+}
+
 static void rejects_small_vocab(void **state)
 {
     (void)state;
@@ -149,6 +167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(trained_vocab_round_trips),
         cmocka_unit_test(training_is_deterministic_and_reloads),
+        cmocka_unit_test(special_tokens_are_not_learned),
         cmocka_unit_test(rejects_small_vocab),
         cmocka_unit_test(gpt2_survives_writing),
     };

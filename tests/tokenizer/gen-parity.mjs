@@ -19,26 +19,13 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { corpus } from "./corpus.mjs";
+import { encodeAll } from "./encode-js.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, "..", "fixtures", "tokenizer");
 const npmDir = process.env.TOK_NPM_DIR || "/tmp/tok-npm/node_modules";
 const require = createRequire(path.join(npmDir, "x.js"));
 const { Tokenizer } = require("@huggingface/tokenizers");
-
-// GPT-2's byte-level alphabet, built from its definition (not copied).
-function byteLevel() {
-  const printable = (b) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-  const toChar = new Map(), toByte = new Map();
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    const cp = printable(b) ? b : 256 + n++;
-    toChar.set(b, String.fromCodePoint(cp));
-    toByte.set(String.fromCodePoint(cp), b);
-  }
-  return { toChar, toByte };
-}
-const { toByte } = byteLevel();
 
 // tokenizer.json for GPT-2 from the original encoder.json + vocab.bpe (MIT),
 // laid out as Hugging Face's gpt2 tokenizer.json is.
@@ -59,41 +46,10 @@ function gpt2Json() {
   };
 }
 
-function tokenBytes(tok, id, added) {
-  if (added.has(id)) return Buffer.from(added.get(id), "utf8");
-  const out = [];
-  for (const ch of tok) {
-    if (!toByte.has(ch)) throw new Error(`token ${id} has char outside the byte alphabet`);
-    out.push(toByte.get(ch));
-  }
-  return Buffer.from(out);
-}
-
-// Offsets from the tokens' bytes, checked against the input byte by byte.
-function deriveOffsets(text, enc, added) {
-  const input = Buffer.from(text, "utf8");
-  const offsets = [];
-  let at = 0;
-  for (let i = 0; i < enc.ids.length; i++) {
-    const b = tokenBytes(enc.tokens[i], enc.ids[i], added);
-    if (!input.subarray(at, at + b.length).equals(b)) return null;
-    offsets.push([at, at + b.length]);
-    at += b.length;
-  }
-  return at === input.length ? offsets : null;
-}
-
 function run(name, json, config, texts) {
-  const tok = new Tokenizer(json, config);
-  const added = new Map(json.added_tokens.map((a) => [a.id, a.content]));
-  const lines = [];
-  let noOffsets = 0;
-  for (const text of texts) {
-    const enc = tok.encode(text, { add_special_tokens: false });
-    const offsets = deriveOffsets(text, enc, added);
-    if (!offsets) noOffsets++;
-    lines.push(JSON.stringify({ text, ids: enc.ids, offsets }));
-  }
+  const rows = encodeAll(Tokenizer, json, config, texts);
+  const lines = rows.map((r) => JSON.stringify(r));
+  const noOffsets = rows.filter((r) => !r.offsets).length;
   fs.writeFileSync(path.join(fixtures, `parity-${name}.jsonl`), lines.join("\n") + "\n");
   console.error(`${name}: ${texts.length} strings, ${noOffsets} without derivable offsets`);
   return lines.map((l) => JSON.parse(l));
@@ -144,3 +100,19 @@ execFileSync(bin, ["train-tokenizer", "--quiet", "--vocab-size", "600", "--min-f
   "--out", path.join(tdir, "tokenizer.json"), path.join(fixtures, "corpus.jsonl")]);
 const tjson = JSON.parse(fs.readFileSync(path.join(tdir, "tokenizer.json"), "utf8"));
 run("trained", tjson, {}, texts);
+
+// ByteLevel's add_prefix_space, alone and after a Llama-3 Split (where it
+// prefixes every piece): variants of the trained tokenizer.
+const llama3Split = { type: "Split", behavior: "Isolated", invert: false, pattern: { Regex:
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" } };
+const variants = {
+  "prefix-space": { ...tjson.pre_tokenizer, add_prefix_space: true },
+  "split-prefix-space": { type: "Sequence", pretokenizers: [llama3Split,
+    { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: false }] },
+};
+for (const [name, pre] of Object.entries(variants)) {
+  const j = { ...tjson, pre_tokenizer: pre };
+  fs.mkdirSync(path.join(fixtures, name), { recursive: true });
+  fs.writeFileSync(path.join(fixtures, name, "tokenizer.json"), JSON.stringify(j) + "\n");
+  run(name, j, {}, texts);
+}

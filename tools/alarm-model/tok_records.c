@@ -58,6 +58,20 @@ void tok_reader_close(tok_reader *r)
     memset(r, 0, sizeof *r);
 }
 
+/* cJSON ends strings at a decoded U+0000, which would cut the text short
+ * silently: find "\u0000" escapes whose backslash is not itself escaped. */
+static int has_nul_escape(const char *line)
+{
+    for (const char *p = strstr(line, "u0000"); p; p = strstr(p + 1, "u0000")) {
+        size_t k = 0;
+        while (p - k > line && p[-1 - (long)k] == '\\')
+            k++;
+        if (k % 2 == 1)
+            return 1;
+    }
+    return 0;
+}
+
 int tok_string_field(const tok_reader *r, const cJSON *rec, const char *key, int optional,
                      const char **out, alarm_err *e)
 {
@@ -69,6 +83,9 @@ int tok_string_field(const tok_reader *r, const cJSON *rec, const char *key, int
         return err_set(e, "%s:%ld: field \"%s\": missing", r->name, r->lineno, key);
     if (!cJSON_IsString(v))
         return err_set(e, "%s:%ld: field \"%s\": expected a string", r->name, r->lineno, key);
+    if (has_nul_escape(r->line))
+        return err_set(e, "%s:%ld: field \"%s\": U+0000 in a string is not supported", r->name,
+                       r->lineno, key);
     *out = v->valuestring;
     return 1;
 }

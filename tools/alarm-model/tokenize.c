@@ -30,15 +30,45 @@ typedef struct {
     int flags;
 } opts;
 
+/* Decimal digits of v at p; returns the end. (printf dominated the run.) */
+static char *put_u(char *p, size_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
 static void put_ids(FILE *out, const bpe_out *o)
 {
+    char buf[4096], *p = buf;
     fputs("\"ids\":[", out);
-    for (size_t i = 0; i < o->n; i++)
-        fprintf(out, i ? ",%d" : "%d", (int)o->ids[i]);
-    fputs("],\"offsets\":[", out);
-    for (size_t i = 0; i < o->n; i++)
-        fprintf(out, i ? ",[%zu,%zu]" : "[%zu,%zu]", o->offsets[2 * i], o->offsets[2 * i + 1]);
-    fputc(']', out);
+    for (size_t i = 0; i < o->n; i++) {
+        if (p - buf > (long)sizeof buf - 64)
+            fwrite(buf, 1, (size_t)(p - buf), out), p = buf;
+        if (i)
+            *p++ = ',';
+        p = put_u(p, (size_t)o->ids[i]);
+    }
+    memcpy(p, "],\"offsets\":[", 13);
+    p += 13;
+    for (size_t i = 0; i < o->n; i++) {
+        if (p - buf > (long)sizeof buf - 64)
+            fwrite(buf, 1, (size_t)(p - buf), out), p = buf;
+        if (i)
+            *p++ = ',';
+        *p++ = '[';
+        p = put_u(p, o->offsets[2 * i]);
+        *p++ = ',';
+        p = put_u(p, o->offsets[2 * i + 1]);
+        *p++ = ']';
+    }
+    *p++ = ']';
+    fwrite(buf, 1, (size_t)(p - buf), out);
 }
 
 /* Writes the record with ids/offsets: the raw line with the fields appended
