@@ -171,3 +171,13 @@ bad_case() { # $1 = fixture name, $2 = expected message part
     [ "$status" -eq 0 ]
     [ -z "$output" ]
 }
+
+@test "the fast reader and the general one (used with a store) write the same bytes" {
+    # gen-scored-like records with escapes in the response, plus the fixtures.
+    sed 's/"Paris is big. It is old."/"Paris is big.\\n It is \\"old\\"."/' "$IN" > "$T/esc.jsonl"
+    for f in "$IN" "$T/esc.jsonl"; do
+        alarm-select -q --select auto:2 "$f" > "$T/fast"
+        alarm-select -q --select auto:2 --db "$T/s.db" "$f" > "$T/general"
+        cmp "$T/fast" "$T/general"
+    done
+}
