@@ -93,6 +93,8 @@ static int str(scan *s, const char **b, size_t *n, size_t *dlen, int *plain)
     return 0;
 }
 
+static int num_body(scan *s);
+
 static int digits(scan *s)
 {
     const char *p = s->p;
@@ -101,8 +103,17 @@ static int digits(scan *s)
     return s->p > p ? 0 : -1;
 }
 
-/* A number in strict JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+/* A number in strict JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Longer than 63 characters goes to the general path (some cJSON versions
+ * read numbers through a 64-byte buffer). */
 static int num(scan *s)
+{
+    const char *start = s->p;
+    int rc = num_body(s);
+    return rc == 0 && s->p - start <= 63 ? 0 : -1;
+}
+
+static int num_body(scan *s)
 {
     if (s->p < s->end && *s->p == '-')
         s->p++;

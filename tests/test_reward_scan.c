@@ -83,6 +83,7 @@ static void decoded_response_length(void **state)
 #define BASE_HEAD "{\"id\":\"a\",\"prompt_id\":\"p\",\"response\":\"ab\",\"response_tokens\":[1,2],"
 #define BASE_OFFS "\"offsets\":[[0,1],[1,2]],"
 #define BASE_RW "\"rewards\":{\"holistic\":{\"value\":1}}"
+#define Z10 "0000000000"
 
 static void unusual_or_bad_records_go_to_the_general_path(void **state)
 {
@@ -95,6 +96,7 @@ static void unusual_or_bad_records_go_to_the_general_path(void **state)
         BASE_HEAD BASE_OFFS BASE_RW ",\"x\":\"a\tb\"}",              /* raw control char */
         BASE_HEAD BASE_OFFS BASE_RW ",\"x\":\"\\ud800\"}",           /* surrogate escape */
         BASE_HEAD BASE_OFFS BASE_RW ",\"x\":01}",                    /* not strict JSON */
+        BASE_HEAD BASE_OFFS BASE_RW ",\"x\":1" Z10 Z10 Z10 Z10 Z10 Z10 Z10 "}", /* 71 digits */
         BASE_HEAD BASE_OFFS BASE_RW ",}",                            /* trailing comma */
         BASE_HEAD BASE_OFFS BASE_RW "} x",                           /* text after */
         BASE_HEAD BASE_OFFS BASE_RW,                                 /* unterminated */
