@@ -94,8 +94,13 @@ q() { sqlite3 "$T/s.db" "$1"; }
 }
 
 @test "the store holds the run, the report and one row per record" {
-    alarm-select -q --select auto --db "$T/s.db" "$IN" > /dev/null
+    alarm-select -q --select auto --db "$T/s.db" "$IN" > "$T/out"
     [ "$(q "SELECT tool, status FROM runs")" = "alarm-select|ok" ]
+    # Row for row what went to stdout.
+    q "SELECT rollout_id, prompt_id, mode, aspects, dense FROM combined_rewards ORDER BY rowid" > "$T/rows"
+    jq -r '[.id, .prompt_id, .reward.mode, (.reward.aspects | tojson), (.reward.dense | tojson)] | join("|")' \
+        "$T/out" > "$T/want"
+    diff "$T/want" "$T/rows"
     [ "$(q "SELECT count(*) FROM combined_rewards")" -eq 6 ]
     [ "$(q "SELECT count(*) FROM rewards")" -eq 18 ]
     [ "$(q "SELECT aspect, agree, disagree, aspect_ties, selected FROM selection_aspects ORDER BY aspect")" \
