@@ -51,9 +51,8 @@ static int is_blank(const char *s, size_t n)
     return 1;
 }
 
-int jsonl_next(jsonl_reader *r, cJSON **out, alarm_err *e)
+int jsonl_next_line(jsonl_reader *r, alarm_err *e)
 {
-    *out = NULL;
     for (;;) {
         errno = 0;
         ssize_t n = getline(&r->line, &r->cap, r->fp);
@@ -70,25 +69,40 @@ int jsonl_next(jsonl_reader *r, cJSON **out, alarm_err *e)
             continue;
         if (memchr(r->line, '\0', r->len))
             return jsonl_fail(r, e, "NUL byte in line");
-        const char *end = NULL;
-        cJSON *rec = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
-        if (!rec) {
-            const char *at = cJSON_GetErrorPtr();
-            long col = at && at >= r->line && at <= r->line + r->len ? (long)(at - r->line) + 1 : 0;
-            return jsonl_fail(r, e, "malformed JSON near column %ld", col);
-        }
-        if (!is_blank(end, r->len - (size_t)(end - r->line))) {
-            cJSON_Delete(rec);
-            return jsonl_fail(r, e, "malformed JSON: text after the record at column %ld",
-                              (long)(end - r->line) + 1);
-        }
-        if (!cJSON_IsObject(rec)) {
-            cJSON_Delete(rec);
-            return jsonl_fail(r, e, "expected a JSON object");
-        }
-        *out = rec;
         return 1;
     }
+}
+
+int jsonl_parse_line(const jsonl_reader *r, cJSON **out, alarm_err *e)
+{
+    *out = NULL;
+    const char *end = NULL;
+    cJSON *rec = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
+    if (!rec) {
+        const char *at = cJSON_GetErrorPtr();
+        long col = at && at >= r->line && at <= r->line + r->len ? (long)(at - r->line) + 1 : 0;
+        return jsonl_fail(r, e, "malformed JSON near column %ld", col);
+    }
+    if (!is_blank(end, r->len - (size_t)(end - r->line))) {
+        cJSON_Delete(rec);
+        return jsonl_fail(r, e, "malformed JSON: text after the record at column %ld",
+                          (long)(end - r->line) + 1);
+    }
+    if (!cJSON_IsObject(rec)) {
+        cJSON_Delete(rec);
+        return jsonl_fail(r, e, "expected a JSON object");
+    }
+    *out = rec;
+    return 0;
+}
+
+int jsonl_next(jsonl_reader *r, cJSON **out, alarm_err *e)
+{
+    *out = NULL;
+    int rc = jsonl_next_line(r, e);
+    if (rc <= 0)
+        return rc;
+    return jsonl_parse_line(r, out, e) < 0 ? -1 : 1;
 }
 
 /* Looks up `key`; on a type mismatch reports `field "path.key": expected WHAT`. */

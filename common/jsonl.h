@@ -30,6 +30,13 @@ void jsonl_close(jsonl_reader *r);
  * error (malformed JSON, not an object, read error). Blank lines are skipped. */
 int jsonl_next(jsonl_reader *r, cJSON **out, alarm_err *e);
 
+/* The two halves of jsonl_next, for a reader that looks at the raw line
+ * before (or instead of) parsing it: jsonl_next_line reads the next non-blank
+ * line into r->line (1, 0 at end, -1 on a read error or a NUL byte);
+ * jsonl_parse_line parses it as jsonl_next does (0 or -1). */
+int jsonl_next_line(jsonl_reader *r, alarm_err *e);
+int jsonl_parse_line(const jsonl_reader *r, cJSON **out, alarm_err *e);
+
 /* "FILE:LINE: " + message, for errors found in the current record. */
 int jsonl_fail(const jsonl_reader *r, alarm_err *e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

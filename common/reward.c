@@ -2,6 +2,7 @@
  * The record is walked once as cJSON left it; nothing is allocated per token
  * except when a record is longer than every one before it (scratch grows). */
 #include "reward.h"
+#include "reward_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -69,8 +70,7 @@ void reward_names_free(reward_names *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Grows *p (elements of `size`) to hold at least n; keeps contents. */
-static int grow(void *p, size_t *cap, size_t n, size_t size)
+int reward_grow(void *p, size_t *cap, size_t n, size_t size)
 {
     if (n <= *cap)
         return 0;
@@ -105,7 +105,7 @@ static int parse_tokens(reward_rec *o, const jsonl_reader *r, const cJSON *rec, 
             return jsonl_fail(r, e, "field \"response_tokens[%zu]\": expected a number", T);
     if (T == 0)
         return jsonl_fail(r, e, "field \"response_tokens\": empty response (no tokens)");
-    if (grow(&o->off_s, &o->off_cap, T, sizeof *o->off_s) < 0 ||
+    if (reward_grow(&o->off_s, &o->off_cap, T, sizeof *o->off_s) < 0 ||
         !(o->off_e = realloc(o->off_e, o->off_cap * sizeof *o->off_e)))
         return err_set(e, "out of memory");
     size_t i = 0;
@@ -132,8 +132,7 @@ static int parse_tokens(reward_rec *o, const jsonl_reader *r, const cJSON *rec, 
     return 0;
 }
 
-/* The token whose byte span holds byte b, or T when none does. */
-static size_t token_of_byte(const reward_rec *o, size_t b)
+size_t reward_token_of_byte(const reward_rec *o, size_t b)
 {
     size_t lo = 0, hi = o->T; /* first token with off_e > b */
     while (lo < hi) {
@@ -166,11 +165,11 @@ static int parse_spans(reward_rec *o, reward_aspect *a, const char *name, const 
         if (!is_index(end, (double)o->resp_len) || end->valuedouble < 1)
             return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].end\": expected a byte "
                               "offset in [1, %zu] (the response's length)", name, k, o->resp_len);
-        size_t tok = token_of_byte(o, (size_t)end->valuedouble - 1);
+        size_t tok = reward_token_of_byte(o, (size_t)end->valuedouble - 1);
         if (tok == o->T)
             return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].end\": byte %zu is in no "
                               "token's offsets", name, k, (size_t)end->valuedouble - 1);
-        if (grow(&o->spans, &o->span_cap, o->nspans + 1, sizeof *o->spans) < 0)
+        if (reward_grow(&o->spans, &o->span_cap, o->nspans + 1, sizeof *o->spans) < 0)
             return err_set(e, "out of memory");
         o->spans[o->nspans++] = (reward_span){tok, val->valuedouble};
     }
@@ -224,7 +223,7 @@ int reward_parse(reward_rec *o, reward_names *names, const char *holistic,
         size_t idx;
         if (reward_names_add(names, it->string, &idx, e) < 0)
             return -1;
-        if (grow(&o->asp, &o->asp_cap, names->n, sizeof *o->asp) < 0)
+        if (reward_grow(&o->asp, &o->asp_cap, names->n, sizeof *o->asp) < 0)
             return err_set(e, "out of memory");
         for (; o->nasp < names->n; o->nasp++)
             o->asp[o->nasp] = (reward_aspect){0};

@@ -74,6 +74,15 @@ typedef struct {
 int reward_parse(reward_rec *out, reward_names *names, const char *holistic,
                  const jsonl_reader *r, const cJSON *rec, alarm_err *e);
 
+/* reward_parse's fast path over the raw text of a record (line[len] must be
+ * '\0'), with no allocation per value. Returns 1 when it read the record
+ * (out and names filled as reward_parse would; *id and *pid point into the
+ * line, escape-free, not NUL-terminated), 0 when the record must go through
+ * cJSON and reward_parse instead: every error, and anything unusual. It never
+ * accepts a line the general path rejects, and reads the same values. */
+int reward_scan(reward_rec *out, reward_names *names, const char *holistic, const char *line,
+                size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n);
+
 /* A deep copy of `src` with tight arrays (for keeping records across a pass). */
 int reward_rec_copy(reward_rec *dst, const reward_rec *src, alarm_err *e);
 void reward_rec_free(reward_rec *r);

@@ -60,12 +60,13 @@ static void init_column(select_ctx *c, size_t i)
     c->missing[i] = c->records;
 }
 
-static int sync_columns(select_ctx *c, size_t known, alarm_err *e)
+/* Initializes the columns of aspect names met since the last call. */
+static int sync_columns(select_ctx *c, alarm_err *e)
 {
     if (ensure_columns(c, c->names.n, e) < 0)
         return -1;
-    for (size_t i = known; i < c->names.n; i++)
-        init_column(c, i);
+    for (; c->ncols < c->names.n; c->ncols++)
+        init_column(c, c->ncols);
     return 0;
 }
 
@@ -107,7 +108,7 @@ int select_init(select_ctx *c, const select_opts *o, FILE *out, alarm_err *e)
         if (reward_names_add(&c->names, o->aspects[k], &idx, e) < 0)
             return -1;
     }
-    if (sync_columns(c, 0, e) < 0)
+    if (sync_columns(c, e) < 0)
         return -1;
     if (o->auto_k == 0) {
         /* Given aspects are columns 0..n-1, combined in the order given. */
@@ -380,20 +381,29 @@ static int check_given_present(select_ctx *c, const jsonl_reader *r, alarm_err *
     return 0;
 }
 
-int select_feed(select_ctx *c, const jsonl_reader *r, cJSON *rec, alarm_err *e)
+/* Everything after reading: columns, counts, the group, then out or kept. */
+static int feed_parsed(select_ctx *c, const jsonl_reader *r, const char *id, const char *pid,
+                       const char *line, size_t len, alarm_err *e)
 {
-    const char *id, *pid;
-    size_t known = c->names.n;
-    if (jsonl_req_string(r, rec, "", "id", &id, e) < 0 ||
-        jsonl_req_string(r, rec, "", "prompt_id", &pid, e) < 0 ||
-        reward_parse(&c->cur, &c->names, c->o.holistic, r, rec, e) < 0 ||
-        sync_columns(c, known, e) < 0 || check_given_present(c, r, e) < 0)
+    if (sync_columns(c, e) < 0 || check_given_present(c, r, e) < 0)
         return -1;
     for (size_t a = 0; a < c->names.n; a++)
         if (a >= c->cur.nasp || !c->cur.asp[a].present)
             c->missing[a]++;
     c->records++;
-    if (group_add(c, r, pid, e) < 0 || (c->db && store_rewards(c, r, rec, id, pid, e) < 0))
+    if (group_add(c, r, pid, e) < 0)
+        return -1;
+    return c->o.auto_k ? keep(c, r, line, id, pid, e)
+                       : emit(c, line, len, &c->cur, r->name, r->lineno, id, pid, e);
+}
+
+int select_feed(select_ctx *c, const jsonl_reader *r, cJSON *rec, alarm_err *e)
+{
+    const char *id, *pid;
+    if (jsonl_req_string(r, rec, "", "id", &id, e) < 0 ||
+        jsonl_req_string(r, rec, "", "prompt_id", &pid, e) < 0 ||
+        reward_parse(&c->cur, &c->names, c->o.holistic, r, rec, e) < 0 ||
+        (c->db && store_rewards(c, r, rec, id, pid, e) < 0))
         return -1;
     /* An old "reward" (a record run through alarm-select twice) is replaced:
      * the record is re-printed without it, losing byte-exactness only then. */
@@ -408,9 +418,38 @@ int select_feed(select_ctx *c, const jsonl_reader *r, cJSON *rec, alarm_err *e)
         line = text;
         len = strlen(text);
     }
-    int rc = c->o.auto_k ? keep(c, r, line, id, pid, e)
-                         : emit(c, line, len, &c->cur, r->name, r->lineno, id, pid, e);
+    int rc = feed_parsed(c, r, id, pid, line, len, e);
     free(text);
+    return rc;
+}
+
+/* NUL-terminated copy of [s, s+n) into *buf. */
+static int copy_str(char **buf, size_t *cap, const char *s, size_t n)
+{
+    if (grow0(buf, cap, n + 1, 1) < 0)
+        return -1;
+    memcpy(*buf, s, n);
+    (*buf)[n] = '\0';
+    return 0;
+}
+
+int select_feed_line(select_ctx *c, const jsonl_reader *r, alarm_err *e)
+{
+    const char *id, *pid;
+    size_t id_n, pid_n;
+    /* The store's rewards rows want the parsed spans: no fast path there. */
+    if (!c->db && reward_scan(&c->cur, &c->names, c->o.holistic, r->line, r->len, &id, &id_n,
+                              &pid, &pid_n) == 1) {
+        if (copy_str(&c->id_buf, &c->id_cap, id, id_n) < 0 ||
+            copy_str(&c->pid_buf, &c->pid_cap, pid, pid_n) < 0)
+            return oom(e);
+        return feed_parsed(c, r, c->id_buf, c->pid_buf, r->line, r->len, e);
+    }
+    cJSON *rec;
+    if (jsonl_parse_line(r, &rec, e) < 0)
+        return -1;
+    int rc = select_feed(c, r, rec, e);
+    cJSON_Delete(rec);
     return rc;
 }
 
@@ -517,6 +556,6 @@ void select_free(select_ctx *c)
     free(c->counts); free(c->missing); free(c->lower); free(c->selected); free(c->rank);
     free(c->col_w); free(c->col); free(c->gid); free(c->gh); free(c->goff); free(c->glen);
     free(c->gval); free(c->seen); free(c->sel); free(c->sel_w); free(c->aspects_json);
-    free(c->dense); free(c->buf); free(c->spool_line);
+    free(c->dense); free(c->buf); free(c->spool_line); free(c->id_buf); free(c->pid_buf);
     memset(c, 0, sizeof *c);
 }

@@ -51,7 +51,7 @@ typedef struct {
     int *lower, *selected;
     size_t *rank;
     double *col_w;                 /* weight from --aspect, 1 if not given */
-    size_t stat_cap;
+    size_t stat_cap, ncols;          /* ncols: columns initialized so far */
     uint64_t records, groups, pairs;
     /* The current prompt group: h and per-record aspect values (NaN = absent). */
     char *gid;
@@ -80,6 +80,8 @@ typedef struct {
     size_t buf_len, buf_cap;
     char *spool_line;
     size_t spool_cap;
+    char *id_buf, *pid_buf;        /* the fast path's id and prompt_id */
+    size_t id_cap, pid_cap;
     /* Store (NULL: none). */
     db_store *db;
     int64_t run_id;
@@ -94,6 +96,10 @@ int select_store_into(select_ctx *c, db_store *db, int64_t run_id, alarm_err *e)
 
 /* Takes one record of reader r (rec stays the caller's). */
 int select_feed(select_ctx *c, const jsonl_reader *r, cJSON *rec, alarm_err *e);
+
+/* Takes the current raw line of r (after jsonl_next_line): read by
+ * reward_scan when it can, else parsed with cJSON and given to select_feed. */
+int select_feed_line(select_ctx *c, const jsonl_reader *r, alarm_err *e);
 
 /* Ends the input: last group, selection, kept records out, report rows into
  * the store. */

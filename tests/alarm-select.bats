@@ -94,8 +94,13 @@ q() { sqlite3 "$T/s.db" "$1"; }
 }
 
 @test "the store holds the run, the report and one row per record" {
-    alarm-select -q --select auto --db "$T/s.db" "$IN" > /dev/null
+    alarm-select -q --select auto --db "$T/s.db" "$IN" > "$T/out"
     [ "$(q "SELECT tool, status FROM runs")" = "alarm-select|ok" ]
+    # Row for row what went to stdout.
+    q "SELECT rollout_id, prompt_id, mode, aspects, dense FROM combined_rewards ORDER BY rowid" > "$T/rows"
+    jq -r '[.id, .prompt_id, .reward.mode, (.reward.aspects | tojson), (.reward.dense | tojson)] | join("|")' \
+        "$T/out" > "$T/want"
+    diff "$T/want" "$T/rows"
     [ "$(q "SELECT count(*) FROM combined_rewards")" -eq 6 ]
     [ "$(q "SELECT count(*) FROM rewards")" -eq 18 ]
     [ "$(q "SELECT aspect, agree, disagree, aspect_ties, selected FROM selection_aspects ORDER BY aspect")" \
@@ -170,4 +175,26 @@ bad_case() { # $1 = fixture name, $2 = expected message part
     run bash -c "alarm-select -q --aspect factuality '$T/big' | head -1 > /dev/null"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
+}
+
+@test "the fast reader and the general one (used with a store) write the same bytes" {
+    # gen-scored-like records with escapes in the response, plus the fixtures.
+    sed 's/"Paris is big. It is old."/"Paris is big.\\n It is \\"old\\"."/' "$IN" > "$T/esc.jsonl"
+    for f in "$IN" "$T/esc.jsonl"; do
+        alarm-select -q --select auto:2 "$f" > "$T/fast"
+        alarm-select -q --select auto:2 --db "$T/s.db" "$f" > "$T/general"
+        cmp "$T/fast" "$T/general"
+    done
+}
+
+@test "the man page's examples run" {
+    page="$BATS_TEST_DIRNAME/../man/alarm-select.1"
+    cp "$IN" "$T/scored.jsonl"
+    awk '/^\.EE/ { on = 0 } on { print } /^\.EX/ { on = 1 }' "$page" |
+        sed -e 's/\\-/-/g' -e 's/\\e/\\/g' > "$T/examples.sh"
+    [ "$(grep -c alarm-select "$T/examples.sh")" -ge 2 ]
+    (cd "$T" && bash -e examples.sh > examples.out 2> examples.err)
+    [ "$(sqlite3 "$T/runs.db" "SELECT count(*) FROM runs WHERE status = 'ok'")" -eq 1 ]
+    jq -e '.aspects.factuality.selected' "$T/selection.json"
+    grep -q '^factuality|' "$T/examples.out"
 }

@@ -177,14 +177,11 @@ static void free_options(options *o)
 static int read_file(select_ctx *sc, const cli_common *cli, const char *path, alarm_err *e)
 {
     jsonl_reader r;
-    cJSON *rec;
     int rc;
     if (jsonl_open(&r, path, e) < 0)
         return -1;
-    while ((rc = jsonl_next(&r, &rec, e)) == 1) {
-        rc = select_feed(sc, &r, rec, e);
-        cJSON_Delete(rec);
-        if (rc < 0)
+    while ((rc = jsonl_next_line(&r, e)) == 1) {
+        if ((rc = select_feed_line(sc, &r, e)) < 0)
             break;
         if ((sc->records & 4095) == 0)
             cli_progress(cli, "%llu records", (unsigned long long)sc->records);

@@ -1,9 +1,10 @@
 /* fuzz_select: libFuzzer target for alarm-select's record reader, grouping,
  * consistency and combination. The first byte picks the options (mode,
  * automatic or given aspects, shaping, min tokens, a store in memory); the
- * rest is JSONL input. Whatever the input, nothing may crash, and when a run
+ * rest is JSONL input. Whatever the input, nothing may crash; when a run
  * succeeds every output line must be JSON whose "reward.dense" has one entry
- * per response token. */
+ * per response token; and for every line, reward_scan (the fast path) must
+ * accept only what cJSON + reward_parse accept, reading the same values. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,44 @@ static void check_output(const char *text, size_t len)
         cJSON_Delete(rec);
         p = nl + 1;
     }
+}
+
+/* The fast path against the general one on one line. */
+static void differential(const jsonl_reader *r)
+{
+    reward_rec a = {0}, b = {0};
+    reward_names na = {0}, nb = {0};
+    const char *id, *pid;
+    size_t id_n, pid_n;
+    alarm_err e;
+    cJSON *rec = NULL;
+    if (reward_scan(&a, &na, "holistic", r->line, r->len, &id, &id_n, &pid, &pid_n) == 1) {
+        const char *gid, *gpid;
+        if (jsonl_parse_line(r, &rec, &e) < 0 ||
+            jsonl_req_string(r, rec, "", "id", &gid, &e) < 0 ||
+            jsonl_req_string(r, rec, "", "prompt_id", &gpid, &e) < 0 ||
+            reward_parse(&b, &nb, "holistic", r, rec, &e) < 0)
+            abort(); /* the fast path accepted what the general one rejects */
+        if (strlen(gid) != id_n || memcmp(gid, id, id_n) || strlen(gpid) != pid_n ||
+            memcmp(gpid, pid, pid_n) || a.T != b.T || a.resp_len != b.resp_len || a.h != b.h ||
+            a.nasp != b.nasp || na.n != nb.n || a.nspans != b.nspans)
+            abort();
+        for (size_t i = 0; i < a.nasp; i++) {
+            const reward_aspect *x = &a.asp[i], *y = &b.asp[i];
+            if (strcmp(na.names[i], nb.names[i]) || x->present != y->present ||
+                (x->present && (x->value != y->value || x->has_spans != y->has_spans ||
+                                x->span0 != y->span0 || x->nspans != y->nspans)))
+                abort();
+        }
+        for (size_t i = 0; i < a.nspans; i++)
+            if (a.spans[i].tok != b.spans[i].tok || a.spans[i].value != b.spans[i].value)
+                abort();
+    }
+    cJSON_Delete(rec);
+    reward_rec_free(&a);
+    reward_rec_free(&b);
+    reward_names_free(&na);
+    reward_names_free(&nb);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,12 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (ok) {
         jsonl_reader r = {.fp = in, .name = "<fuzz>"};
-        cJSON *rec;
         int rc;
-        while ((rc = jsonl_next(&r, &rec, &e)) == 1) {
-            rc = select_feed(&sc, &r, rec, &e);
-            cJSON_Delete(rec);
-            if (rc < 0)
+        while ((rc = jsonl_next_line(&r, &e)) == 1) {
+            differential(&r);
+            if ((rc = select_feed_line(&sc, &r, &e)) < 0)
                 break;
         }
         free(r.line);
