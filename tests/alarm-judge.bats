@@ -319,6 +319,17 @@ END
     [[ "$output" == *"NAME=FILE"* ]]
 }
 
+@test "a progress line on stderr when it is a terminal, none otherwise" {
+    start_server --delay-ms 20
+    script -qec "alarm-judge --base-url $URL --model m --concurrency 2 ${SYSTEMS[*]} 2>&1 >/dev/null" \
+        /dev/null >"$T/tty" 3>&-
+    grep -q "/36 judged, .* requests/s, 0 retries, 0 cache hits" "$T/tty"
+    run bash -c "alarm-judge --base-url $URL --model m ${SYSTEMS[*]} 2>&1 >/dev/null"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"judged,"* ]]
+    [[ "$output" == *"36 judgments"* ]]
+}
+
 @test "--help and --version" {
     run alarm-judge --help
     [ "$status" -eq 0 ]
