@@ -386,6 +386,8 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, vo
 int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user, alarm_err *e)
 {
     double last_tick = now_mono();
+    double tick_s = p->o.tick_s > 0 ? p->o.tick_s : 0.2;
+    int idle_ms = (int)(tick_s * 1000.0) > 0 ? (int)(tick_s * 1000.0) : 1;
     while (p->ndone < p->njobs) {
         if (start_ready(p, now_mono(), e) < 0)
             return -1;
@@ -404,7 +406,7 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
             finished++;
         }
         double now = now_mono();
-        if (tick && (finished || now - last_tick >= 0.2)) {
+        if (tick && (finished || now - last_tick >= tick_s)) {
             if (tick(user, e) < 0)
                 return -1;
             last_tick = now;
@@ -414,7 +416,8 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
         /* Wake up soon when something waits on the clock (a retry, a rate
          * limit); otherwise socket activity wakes us. */
         int waiting = p->ndelayed > 0 || (p->next_fresh < p->njobs && running < p->o.concurrency);
-        if (curl_multi_poll(p->multi, NULL, 0, waiting ? 5 : 200, NULL) != CURLM_OK)
+        if (curl_multi_poll(p->multi, NULL, 0, waiting && idle_ms > 5 ? 5 : idle_ms, NULL) !=
+            CURLM_OK)
             return err_set(e, "http: waiting for transfers failed");
     }
     return tick ? tick(user, e) : 0;

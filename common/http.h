@@ -24,6 +24,7 @@ typedef struct {
     int retries;              /* attempts after the first */
     double backoff_s;         /* first backoff; doubles per retry, capped at 60 s */
     uint64_t seed;            /* for the jitter */
+    double tick_s;            /* the tick callback's longest silence, 0 = 0.2 s */
 } http_opts;
 
 /* Outcome of one request, after its last attempt. */
@@ -40,7 +41,7 @@ typedef struct {
 /* Called once per request when it is done (answered or failed for good);
  * `tag` is the caller's. Returning -1 (after filling e) stops the run. */
 typedef int (*http_done_fn)(void *user, size_t tag, const http_result *res, alarm_err *e);
-/* Called after each batch of completions and about every 200 ms (progress,
+/* Called after each batch of completions and at least every tick_s (progress,
  * commits); may be NULL. Returning -1 stops the run. */
 typedef int (*http_tick_fn)(void *user, alarm_err *e);
 

@@ -31,8 +31,14 @@ typedef struct {
     size_t *keys;   /* open-addressing table of queued tasks by key (index + 1) */
     size_t nkeys;   /* its size, a power of two */
     double t0;
-    double last_report;
+    double last_report, last_commit;
 } llm_run;
+
+/* Answers are committed in batches at most this far apart: a commit per
+ * answer costs more I/O than the requests themselves at hundreds per second,
+ * and a kill -9 then loses only the requests in flight and the answers of
+ * the last batch. */
+#define COMMIT_INTERVAL_S 0.025
 
 static double now_s(void)
 {
@@ -156,10 +162,13 @@ static int on_tick(void *user, alarm_err *e)
     llm_run *run = user;
     if (run->cfg->out && fflush(run->cfg->out) != 0)
         return err_set(e, "error writing judgments: %m");
-    if (run->cfg->store && judge_store_flush(run->cfg->store, e) < 0)
-        return -1;
-    /* Ticks come with every burst of answers; a person needs far fewer lines. */
     double now = now_s();
+    if (run->cfg->store && now - run->last_commit >= COMMIT_INTERVAL_S) {
+        if (judge_store_flush(run->cfg->store, e) < 0)
+            return -1;
+        run->last_commit = now;
+    }
+    /* Ticks come with every burst of answers; a person needs far fewer lines. */
     if (now - run->last_report >= 0.1) {
         run->last_report = now;
         report(run);
@@ -232,8 +241,13 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
         free(run.keys);
         return err_set(e, "out of memory");
     }
-    int rc = http_pool_new(&run.pool, &cfg->http, e);
+    http_opts ho = cfg->http;
+    ho.tick_s = COMMIT_INTERVAL_S;
+    int rc = http_pool_new(&run.pool, &ho, e);
     st->total = (long)n;
+    /* One transaction for all the lookups (and the judgments they settle). */
+    if (rc == 0 && cfg->store)
+        rc = judge_store_begin(cfg->store, e);
     size_t k = 0;
     for (size_t i = 0; rc == 0 && i < set->nsys; i++)
         for (size_t j = i + 1; rc == 0 && j < set->nsys; j++)
@@ -244,10 +258,14 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
                     tk->next_same = -1;
                     rc = prepare(&run, tk, e);
                 }
+    if (rc == 0 && cfg->store)
+        rc = judge_store_flush(cfg->store, e);
     if (rc == 0 && on_tick(&run, e) < 0)
         rc = -1;
     if (rc == 0)
         rc = http_pool_run(run.pool, on_done, on_tick, &run, e);
+    if (rc == 0 && cfg->store)
+        rc = judge_store_flush(cfg->store, e);
     if (rc == 0) {
         report(&run);
         for (size_t x = 0; x < n; x += 2) {

@@ -190,7 +190,9 @@ END
     questions >"$T/cached"
     [ "$cached" -ge 8 ]
     [ "$cached" -lt 32 ]
-    [ $((sent - cached)) -le 2 ]          # only requests in flight were lost
+    # Lost: at most the 2 requests in flight and the answers of the last
+    # commit batch (25 ms; answers arrive 2 at a time every 150 ms).
+    [ $((sent - cached)) -le 4 ]
     run judge --format json --concurrency 4 --db "$T/db" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]
     [ "$(grep -v '^alarm-judge:' <<<"$output")" = "$reference" ]
