@@ -83,7 +83,7 @@ static int record(llm_run *run, llm_task *k, int cached, double latency_ms, cons
     r.cached = cached;
     r.latency_ms = latency_ms;
     r.error = error;
-    r.cache_key = k->body || cached ? k->key : NULL;
+    r.cache_key = k->key[0] && k->verdict != JV_FAILED ? k->key : NULL;
     if (k->verdict == JV_FAILED)
         run->st->failed++;
     else if (k->verdict == JV_UNPARSEABLE)

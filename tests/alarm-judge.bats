@@ -215,7 +215,7 @@ END
     key=sk-test-DISTINCTIVE-7f3a9c
     start_server --key "$key" --delay-ms 100
     export OPENAI_API_KEY=$key
-    alarm-judge --base-url "$URL" --model test-judge --concurrency 2 --db "$T/db" \
+    alarm-judge --base-url "$URL" --model test-judge --concurrency 4 --db "$T/db" \
         --out "$T/j.jsonl" "${SYSTEMS[@]}" >"$T/stdout" 2>"$T/stderr" 3>&- &
     pid=$!
     sleep 0.3
