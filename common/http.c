@@ -189,6 +189,14 @@ int http_pool_new(http_pool **out, const http_opts *o, alarm_err *e)
     p->multi = curl_multi_init();
     p->slots = calloc((size_t)o->concurrency, sizeof *p->slots);
     p->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" on long bodies: a server or proxy that never
+     * answers it would cost every request libcurl's one-second wait. */
+    struct curl_slist *nx = p->headers ? curl_slist_append(p->headers, "Expect:") : NULL;
+    if (!nx) {
+        curl_slist_free_all(p->headers);
+        p->headers = NULL;
+    } else
+        p->headers = nx;
     if (p->headers && o->auth_header) {
         struct curl_slist *h = curl_slist_append(p->headers, o->auth_header);
         if (!h) {
