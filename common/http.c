@@ -347,7 +347,7 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
 }
 
 /* Handles a finished attempt: schedules a retry, or reports the request. */
-static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, void *user,
+static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks *cb,
                   alarm_err *e)
 {
     double now = now_mono();
@@ -388,15 +388,33 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, vo
     } else
         p->stats.ok++;
     p->ndone++;
-    return done(user, job->tag, &r, e);
+    return cb->done(cb->user, job->tag, &r, e);
 }
 
-int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user, alarm_err *e)
+/* Asks the feed for more when fewer than a pool's worth of fresh requests
+ * wait, so the slots never run dry while requests are still being built. */
+static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_err *e)
+{
+    while (!*fed_all && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
+        int r = cb->feed(cb->user, e);
+        if (r < 0)
+            return -1;
+        *fed_all = r == 0;
+    }
+    return 0;
+}
+
+int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
 {
     double last_tick = now_mono();
     double tick_s = p->o.tick_s > 0 ? p->o.tick_s : 0.2;
     int idle_ms = (int)(tick_s * 1000.0) > 0 ? (int)(tick_s * 1000.0) : 1;
-    while (p->ndone < p->njobs) {
+    int fed_all = cb->feed == NULL;
+    for (;;) {
+        if (top_up(p, cb, &fed_all, e) < 0)
+            return -1;
+        if (fed_all && p->ndone == p->njobs)
+            break;
         if (start_ready(p, now_mono(), e) < 0)
             return -1;
         int running;
@@ -409,13 +427,13 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
                 continue;
             http_slot *s;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            if (finish(p, s, m->data.result, done, user, e) < 0)
+            if (finish(p, s, m->data.result, cb, e) < 0)
                 return -1;
             finished++;
         }
         double now = now_mono();
-        if (tick && (finished || now - last_tick >= tick_s)) {
-            if (tick(user, e) < 0)
+        if (cb->tick && (finished || now - last_tick >= tick_s)) {
+            if (cb->tick(cb->user, e) < 0)
                 return -1;
             last_tick = now;
         }
@@ -428,5 +446,5 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
             CURLM_OK)
             return err_set(e, "http: waiting for transfers failed");
     }
-    return tick ? tick(user, e) : 0;
+    return cb->tick ? cb->tick(cb->user, e) : 0;
 }

@@ -3,8 +3,9 @@
  * limits, and retries with exponential backoff and jitter on timeouts,
  * connection errors, 429 and 5xx (honouring Retry-After). Single-threaded:
  * the caller's callbacks run inside http_pool_run, between transfers.
- * Ownership: the pool copies nothing it is given; request bodies and the
- * header strings must stay valid until http_pool_run returns. Response bodies
+ * Ownership: the pool copies nothing it is given; a request body must stay
+ * valid until its done callback, the header strings until http_pool_run
+ * returns. Response bodies
  * passed to callbacks belong to the pool and are valid during the call only. */
 #ifndef ALARM_HTTP_H
 #define ALARM_HTTP_H
@@ -45,6 +46,19 @@ typedef int (*http_done_fn)(void *user, size_t tag, const http_result *res, alar
  * commits); may be NULL. Returning -1 stops the run. */
 typedef int (*http_tick_fn)(void *user, alarm_err *e);
 
+/* Called when few queued requests are left to start, so the caller can
+ * queue more (http_pool_add) while earlier ones are in flight: requests are
+ * built as the pool needs them, not all before the first is sent. Returns 1
+ * while more may come, 0 when there will be no more, -1 to stop the run. */
+typedef int (*http_feed_fn)(void *user, alarm_err *e);
+
+typedef struct {
+    http_done_fn done;
+    http_tick_fn tick; /* may be NULL */
+    http_feed_fn feed; /* may be NULL: everything was queued before the run */
+    void *user;
+} http_callbacks;
+
 typedef struct {
     long sent;        /* attempts started */
     long retries;     /* attempts that were retries */
@@ -61,8 +75,8 @@ void http_pool_free(http_pool *p);
 int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double tokens,
                   alarm_err *e);
 
-/* Runs until every queued request is done. */
-int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user, alarm_err *e);
+/* Runs until every request is done and the feed (if any) has no more. */
+int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e);
 
 const http_stats *http_pool_stats(const http_pool *p);
 

@@ -162,6 +162,33 @@ END
     [[ "$output" == *"26 from the cache"* ]]
 }
 
+@test "a question two pairs share is sent once, before or after it was answered" {
+    start_server
+    # hier and hol answer every prompt alike, so hier-asp and hol-asp ask the
+    # same 80 questions; with 40 prompts they are built in several batches.
+    for s in hier hol asp; do
+        awk -v s="$s" 'BEGIN { for (i = 0; i < 40; i++) {
+            r = (s == "asp") ? sprintf("asp %d q=1%s", i, i < 3 ? " FAIL500" : "") : sprintf("same %d q=2", i)
+            printf "{\"id\":\"p%d\",\"prompt\":\"P%d\",\"response\":\"%s\"}\n", i, i, r } }' >"$T/$s.jsonl"
+    done
+    run judge --format json --concurrency 2 --retries 0 --out "$T/j.jsonl" \
+        hier="$T/hier.jsonl" hol="$T/hol.jsonl" asp="$T/asp.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"12 judgments failed for good"* ]]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    diff - <(table "$s" test-judge) <<'END'
+hier hol 0-0-40 50
+hier asp 37-0-3 100
+hol hier 0-0-40 50
+hol asp 37-0-3 100
+asp hier 0-37-3 0
+asp hol 0-37-3 0
+average 75 75 0
+END
+    [ "$(jq -c .user "$T/log" | grep -vc FAIL500)" -eq 74 ]
+    [ "$(wc -l <"$T/j.jsonl")" -eq 240 ]
+}
+
 @test "connection refused: every request fails for good and counts as a tie" {
     port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     URL="http://127.0.0.1:$port/v1"

@@ -68,7 +68,8 @@ static double run_bodies(const http_opts *o, const char *const *users, int n, re
         assert_int_equal(http_pool_add(p, (size_t)i, bodies[i], strlen(bodies[i]), 10, &e), 0);
     }
     double t0 = now_s();
-    assert_int_equal(http_pool_run(p, on_done, NULL, res, &e), 0);
+    http_callbacks cb = {.done = on_done, .user = res};
+    assert_int_equal(http_pool_run(p, &cb, &e), 0);
     double dt = now_s() - t0;
     http_pool_free(p);
     for (int i = 0; i < n; i++)
@@ -259,7 +260,8 @@ static void long_bodies_go_without_waiting_for_100_continue(void **state)
         assert_int_equal(http_pool_add(p, (size_t)i, bodies[i], strlen(bodies[i]), 10, &e), 0);
     }
     double t0 = now_s();
-    assert_int_equal(http_pool_run(p, on_done, NULL, &res, &e), 0);
+    http_callbacks cb = {.done = on_done, .user = &res};
+    assert_int_equal(http_pool_run(p, &cb, &e), 0);
     assert_true(now_s() - t0 < 0.9); /* a 100-continue wait costs 1 s per request */
     for (int i = 0; i < 4; i++) {
         assert_true(res.ok[i]);
