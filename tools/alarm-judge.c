@@ -255,7 +255,6 @@ int main(int argc, char **argv)
         if (judge_tmpl_load(&tmpl, o.template_path, &e) < 0)
             goto fail;
     }
-    status = CLI_FAIL;
     if (judge_set_load(&set, argv + optind, (size_t)(argc - optind), names, o.nrewards,
                        o.holistic, &e) < 0)
         goto fail;
