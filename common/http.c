@@ -26,7 +26,8 @@ typedef struct {
     int busy;
     char *buf;
     size_t len, cap;
-    char retry_after[64];
+    char retry_after[64];    /* Retry-After: seconds or an HTTP date */
+    char retry_after_ms[32]; /* retry-after-ms (Azure OpenAI and others) */
     char errbuf[CURL_ERROR_SIZE];
     double started;
 } http_slot;
@@ -159,18 +160,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     return add;
 }
 
+/* Copies the value of header `name` (lower case, with the colon) when the
+ * line is that header. */
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0)
+        return;
+    size_t v = len - n < cap ? len - n : cap - 1;
+    memcpy(out, line + n, v);
+    out[v] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     http_slot *s = user;
     size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        size_t v = len - (sizeof name - 1);
-        if (v >= sizeof s->retry_after)
-            v = sizeof s->retry_after - 1;
-        memcpy(s->retry_after, data + sizeof name - 1, v);
-        s->retry_after[v] = '\0';
-    }
+    header_value(data, len, "retry-after:", s->retry_after, sizeof s->retry_after);
+    header_value(data, len, "retry-after-ms:", s->retry_after_ms, sizeof s->retry_after_ms);
     return len;
 }
 
@@ -330,7 +337,7 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
         s->len = 0;
         if (s->buf)
             s->buf[0] = '\0';
-        s->retry_after[0] = '\0';
+        s->retry_after[0] = s->retry_after_ms[0] = '\0';
         s->errbuf[0] = '\0';
         s->started = now;
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, job->body);
@@ -358,7 +365,11 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
     http_job *job = &p->jobs[s->job];
     if (http_retryable((int)rc, status) && job->attempts <= p->o.retries) {
         double wait = http_backoff(p->o.backoff_s, job->attempts, uniform(&p->rng));
-        double ra = s->retry_after[0] ? http_retry_after(s->retry_after, (double)time(NULL)) : -1;
+        double ra = -1;
+        if (s->retry_after_ms[0] && (ra = http_retry_after(s->retry_after_ms, 0)) >= 0)
+            ra /= 1000.0;
+        else if (s->retry_after[0])
+            ra = http_retry_after(s->retry_after, (double)time(NULL));
         if (ra >= 0) {
             /* The server said when: wait that long (plus a little jitter so
              * the slots do not all come back in the same instant). */

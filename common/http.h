@@ -1,7 +1,7 @@
 /* http: many JSON POSTs to one endpoint through libcurl's multi interface,
  * with a bound on requests in flight, requests-per-minute and tokens-per-minute
  * limits, and retries with exponential backoff and jitter on timeouts,
- * connection errors, 429 and 5xx (honouring Retry-After). Single-threaded:
+ * connection errors, 429 and 5xx (honouring Retry-After and retry-after-ms). Single-threaded:
  * the caller's callbacks run inside http_pool_run, between transfers.
  * Ownership: the pool copies nothing it is given; a request body must stay
  * valid until its done callback, the header strings until http_pool_run

@@ -201,7 +201,7 @@ END
 }
 
 @test "kill -9 mid-run: the rerun sends only unanswered requests and ends with the same summary" {
-    start_server --delay-ms 150
+    start_server --delay-ms 100
     run judge --format json --concurrency 8 --db "$T/ref.db" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]
     reference=$(grep -v '^alarm-judge:' <<<"$output")
@@ -218,7 +218,7 @@ END
     [ "$cached" -ge 8 ]
     [ "$cached" -lt 32 ]
     # Lost: at most the 2 requests in flight and the answers of the last
-    # commit batch (25 ms; answers arrive 2 at a time every 150 ms).
+    # commit batch (25 ms; answers arrive 2 at a time every 100 ms).
     [ $((sent - cached)) -le 4 ]
     run judge --format json --concurrency 4 --db "$T/db" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]

@@ -127,6 +127,23 @@ static void honours_retry_after_and_retries_5xx(void **state)
     chat_server_stop(&s);
 }
 
+static void honours_retry_after_ms(void **state)
+{
+    (void)state;
+    chat_server s;
+    assert_int_equal(chat_server_start(&s, NULL), 0);
+    const char *users[1] = {"FLAKYMS429 q=1 q=2"};
+    http_opts o = opts(&s);
+    o.backoff_s = 5; /* the header, not the backoff, must decide the wait */
+    results res;
+    double dt = run_bodies(&o, users, 1, &res);
+    assert_true(res.ok[0]);
+    assert_int_equal(res.attempts[0], 2);
+    assert_true(dt >= 0.6 && dt < 2.5);
+    assert_int_equal(chat_server_requests(&s), 2);
+    chat_server_stop(&s);
+}
+
 static void gives_up_after_the_retries(void **state)
 {
     (void)state;
@@ -302,6 +319,7 @@ int main(void)
         cmocka_unit_test(helpers),
         cmocka_unit_test(answers_every_request_once),
         cmocka_unit_test(honours_retry_after_and_retries_5xx),
+        cmocka_unit_test(honours_retry_after_ms),
         cmocka_unit_test(gives_up_after_the_retries),
         cmocka_unit_test(retries_a_timeout),
         cmocka_unit_test(refused_connections_fail_after_retries),
