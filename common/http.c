@@ -442,6 +442,14 @@ int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
                 return -1;
             finished++;
         }
+        if (finished) {
+            /* Refill the freed slots before the tick, whose work (commits)
+             * then overlaps with requests in flight instead of delaying them. */
+            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, now_mono(), e) < 0)
+                return -1;
+            if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+                return err_set(e, "http: transfer loop failed");
+        }
         double now = now_mono();
         if (cb->tick && (finished || now - last_tick >= tick_s)) {
             if (cb->tick(cb->user, e) < 0)
