@@ -100,7 +100,13 @@ fuzz: $(FUZZERS)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n \
 	    2>&1 | tail -n 12 || exit 1; done
 
-bench: tools
+# Servers the benchmarks talk to (tests/servers/*.c, one file each).
+BENCH_SERVERS := $(patsubst tests/servers/%.c,$(BUILD)/servers/%,$(wildcard tests/servers/*.c))
+$(BUILD)/servers/%: tests/servers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $< -o $@
+
+bench: tools $(BENCH_SERVERS)
 	BUILD=$(BUILD) tests/bench/run.sh
 
 demo: tools

@@ -26,7 +26,8 @@ typedef struct {
     int busy;
     char *buf;
     size_t len, cap;
-    char retry_after[64];
+    char retry_after[64];    /* Retry-After: seconds or an HTTP date */
+    char retry_after_ms[32]; /* retry-after-ms (Azure OpenAI and others) */
     char errbuf[CURL_ERROR_SIZE];
     double started;
 } http_slot;
@@ -159,18 +160,24 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
     return add;
 }
 
+/* Copies the value of header `name` (lower case, with the colon) when the
+ * line is that header. */
+static void header_value(const char *line, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0)
+        return;
+    size_t v = len - n < cap ? len - n : cap - 1;
+    memcpy(out, line + n, v);
+    out[v] = '\0';
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     http_slot *s = user;
     size_t len = size * n;
-    static const char name[] = "retry-after:";
-    if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        size_t v = len - (sizeof name - 1);
-        if (v >= sizeof s->retry_after)
-            v = sizeof s->retry_after - 1;
-        memcpy(s->retry_after, data + sizeof name - 1, v);
-        s->retry_after[v] = '\0';
-    }
+    header_value(data, len, "retry-after:", s->retry_after, sizeof s->retry_after);
+    header_value(data, len, "retry-after-ms:", s->retry_after_ms, sizeof s->retry_after_ms);
     return len;
 }
 
@@ -189,6 +196,14 @@ int http_pool_new(http_pool **out, const http_opts *o, alarm_err *e)
     p->multi = curl_multi_init();
     p->slots = calloc((size_t)o->concurrency, sizeof *p->slots);
     p->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    /* No "Expect: 100-continue" on long bodies: a server or proxy that never
+     * answers it would cost every request libcurl's one-second wait. */
+    struct curl_slist *nx = p->headers ? curl_slist_append(p->headers, "Expect:") : NULL;
+    if (!nx) {
+        curl_slist_free_all(p->headers);
+        p->headers = NULL;
+    } else
+        p->headers = nx;
     if (p->headers && o->auth_header) {
         struct curl_slist *h = curl_slist_append(p->headers, o->auth_header);
         if (!h) {
@@ -322,7 +337,7 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
         s->len = 0;
         if (s->buf)
             s->buf[0] = '\0';
-        s->retry_after[0] = '\0';
+        s->retry_after[0] = s->retry_after_ms[0] = '\0';
         s->errbuf[0] = '\0';
         s->started = now;
         curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, job->body);
@@ -339,7 +354,7 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
 }
 
 /* Handles a finished attempt: schedules a retry, or reports the request. */
-static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, void *user,
+static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks *cb,
                   alarm_err *e)
 {
     double now = now_mono();
@@ -350,7 +365,11 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, vo
     http_job *job = &p->jobs[s->job];
     if (http_retryable((int)rc, status) && job->attempts <= p->o.retries) {
         double wait = http_backoff(p->o.backoff_s, job->attempts, uniform(&p->rng));
-        double ra = s->retry_after[0] ? http_retry_after(s->retry_after, (double)time(NULL)) : -1;
+        double ra = -1;
+        if (s->retry_after_ms[0] && (ra = http_retry_after(s->retry_after_ms, 0)) >= 0)
+            ra /= 1000.0;
+        else if (s->retry_after[0])
+            ra = http_retry_after(s->retry_after, (double)time(NULL));
         if (ra >= 0) {
             /* The server said when: wait that long (plus a little jitter so
              * the slots do not all come back in the same instant). */
@@ -380,13 +399,33 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, http_done_fn done, vo
     } else
         p->stats.ok++;
     p->ndone++;
-    return done(user, job->tag, &r, e);
+    return cb->done(cb->user, job->tag, &r, e);
 }
 
-int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user, alarm_err *e)
+/* Asks the feed for more when fewer than a pool's worth of fresh requests
+ * wait, so the slots never run dry while requests are still being built. */
+static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_err *e)
+{
+    while (!*fed_all && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
+        int r = cb->feed(cb->user, e);
+        if (r < 0)
+            return -1;
+        *fed_all = r == 0;
+    }
+    return 0;
+}
+
+int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
 {
     double last_tick = now_mono();
-    while (p->ndone < p->njobs) {
+    double tick_s = p->o.tick_s > 0 ? p->o.tick_s : 0.2;
+    int idle_ms = (int)(tick_s * 1000.0) > 0 ? (int)(tick_s * 1000.0) : 1;
+    int fed_all = cb->feed == NULL;
+    for (;;) {
+        if (top_up(p, cb, &fed_all, e) < 0)
+            return -1;
+        if (fed_all && p->ndone == p->njobs)
+            break;
         if (start_ready(p, now_mono(), e) < 0)
             return -1;
         int running;
@@ -399,13 +438,21 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
                 continue;
             http_slot *s;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
-            if (finish(p, s, m->data.result, done, user, e) < 0)
+            if (finish(p, s, m->data.result, cb, e) < 0)
                 return -1;
             finished++;
         }
+        if (finished) {
+            /* Refill the freed slots before the tick, whose work (commits)
+             * then overlaps with requests in flight instead of delaying them. */
+            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, now_mono(), e) < 0)
+                return -1;
+            if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+                return err_set(e, "http: transfer loop failed");
+        }
         double now = now_mono();
-        if (tick && (finished || now - last_tick >= 0.2)) {
-            if (tick(user, e) < 0)
+        if (cb->tick && (finished || now - last_tick >= tick_s)) {
+            if (cb->tick(cb->user, e) < 0)
                 return -1;
             last_tick = now;
         }
@@ -414,8 +461,9 @@ int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user
         /* Wake up soon when something waits on the clock (a retry, a rate
          * limit); otherwise socket activity wakes us. */
         int waiting = p->ndelayed > 0 || (p->next_fresh < p->njobs && running < p->o.concurrency);
-        if (curl_multi_poll(p->multi, NULL, 0, waiting ? 5 : 200, NULL) != CURLM_OK)
+        if (curl_multi_poll(p->multi, NULL, 0, waiting && idle_ms > 5 ? 5 : idle_ms, NULL) !=
+            CURLM_OK)
             return err_set(e, "http: waiting for transfers failed");
     }
-    return tick ? tick(user, e) : 0;
+    return cb->tick ? cb->tick(cb->user, e) : 0;
 }

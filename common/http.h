@@ -1,10 +1,11 @@
 /* http: many JSON POSTs to one endpoint through libcurl's multi interface,
  * with a bound on requests in flight, requests-per-minute and tokens-per-minute
  * limits, and retries with exponential backoff and jitter on timeouts,
- * connection errors, 429 and 5xx (honouring Retry-After). Single-threaded:
+ * connection errors, 429 and 5xx (honouring Retry-After and retry-after-ms). Single-threaded:
  * the caller's callbacks run inside http_pool_run, between transfers.
- * Ownership: the pool copies nothing it is given; request bodies and the
- * header strings must stay valid until http_pool_run returns. Response bodies
+ * Ownership: the pool copies nothing it is given; a request body must stay
+ * valid until its done callback, the header strings until http_pool_run
+ * returns. Response bodies
  * passed to callbacks belong to the pool and are valid during the call only. */
 #ifndef ALARM_HTTP_H
 #define ALARM_HTTP_H
@@ -24,6 +25,7 @@ typedef struct {
     int retries;              /* attempts after the first */
     double backoff_s;         /* first backoff; doubles per retry, capped at 60 s */
     uint64_t seed;            /* for the jitter */
+    double tick_s;            /* the tick callback's longest silence, 0 = 0.2 s */
 } http_opts;
 
 /* Outcome of one request, after its last attempt. */
@@ -40,9 +42,22 @@ typedef struct {
 /* Called once per request when it is done (answered or failed for good);
  * `tag` is the caller's. Returning -1 (after filling e) stops the run. */
 typedef int (*http_done_fn)(void *user, size_t tag, const http_result *res, alarm_err *e);
-/* Called after each batch of completions and about every 200 ms (progress,
+/* Called after each batch of completions and at least every tick_s (progress,
  * commits); may be NULL. Returning -1 stops the run. */
 typedef int (*http_tick_fn)(void *user, alarm_err *e);
+
+/* Called when few queued requests are left to start, so the caller can
+ * queue more (http_pool_add) while earlier ones are in flight: requests are
+ * built as the pool needs them, not all before the first is sent. Returns 1
+ * while more may come, 0 when there will be no more, -1 to stop the run. */
+typedef int (*http_feed_fn)(void *user, alarm_err *e);
+
+typedef struct {
+    http_done_fn done;
+    http_tick_fn tick; /* may be NULL */
+    http_feed_fn feed; /* may be NULL: everything was queued before the run */
+    void *user;
+} http_callbacks;
 
 typedef struct {
     long sent;        /* attempts started */
@@ -60,8 +75,8 @@ void http_pool_free(http_pool *p);
 int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double tokens,
                   alarm_err *e);
 
-/* Runs until every queued request is done. */
-int http_pool_run(http_pool *p, http_done_fn done, http_tick_fn tick, void *user, alarm_err *e);
+/* Runs until every request is done and the feed (if any) has no more. */
+int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e);
 
 const http_stats *http_pool_stats(const http_pool *p);
 

@@ -1,8 +1,9 @@
-/* judge_run: the judging loops (see judge_run.h). An LLM run first settles
- * what needs no request (identical responses, cached answers), then sends
- * the rest through one http pool; every answer is cached and recorded as it
- * arrives, and the store commits on each tick, so a killed run loses at most
- * the requests in flight. Verdicts are combined per pair only at the end. */
+/* judge_run: the judging loops (see judge_run.h). An LLM run builds its
+ * requests as the http pool asks for more, settling on the way what needs no
+ * request (identical responses, cached answers, a question already asked);
+ * every answer is cached and recorded as it arrives and the store commits
+ * every 25 ms, so a killed run loses at most the requests in flight and the
+ * last batch of answers. Verdicts are combined per pair only at the end. */
 #include "judge_run.h"
 
 #include <math.h>
@@ -18,6 +19,8 @@ typedef struct {
     char *body;
     char key[65];
     int verdict;
+    int asked;      /* its request went out and is done */
+    int pos;        /* then: the Output the judge named (JV_A, JV_B, ...) */
     long next_same; /* the next task asking exactly the same, or -1 */
 } llm_task;
 
@@ -28,10 +31,18 @@ typedef struct {
     judge_progress *st;
     llm_task *tasks;
     http_pool *pool;
-    size_t *keys;   /* open-addressing table of queued tasks by key (index + 1) */
+    size_t *keys;   /* open-addressing table of asked tasks by key (index + 1) */
     size_t nkeys;   /* its size, a power of two */
+    size_t next, n; /* the next task to prepare, and how many there are */
     double t0;
+    double last_report, last_commit;
 } llm_run;
+
+/* Answers are committed in batches at most this far apart: a commit per
+ * answer costs more I/O than the requests themselves at hundreds per second,
+ * and a kill -9 then loses only the requests in flight and the answers of
+ * the last batch. */
+#define COMMIT_INTERVAL_S 0.025
 
 static double now_s(void)
 {
@@ -76,7 +87,7 @@ static int record(llm_run *run, llm_task *k, int cached, double latency_ms, cons
     r.cached = cached;
     r.latency_ms = latency_ms;
     r.error = error;
-    r.cache_key = k->body || cached ? k->key : NULL;
+    r.cache_key = k->key[0] && k->verdict != JV_FAILED ? k->key : NULL;
     if (k->verdict == JV_FAILED)
         run->st->failed++;
     else if (k->verdict == JV_UNPARSEABLE)
@@ -92,7 +103,7 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
     const judge_llm_cfg *cfg = run->cfg;
     char why[1200];
     const char *error = NULL;
-    int pos;
+    int pos = JV_UNPARSEABLE;
     if (!res->ok) {
         snprintf(why, sizeof why, "%s after %d attempt%s", res->error, res->attempts,
                  res->attempts == 1 ? "" : "s");
@@ -103,11 +114,13 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
         error = why;
         k->verdict = JV_FAILED;
     } else {
+        k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
         if (cfg->store && judge_store_put(cfg->store, k->key, cfg->endpoint, cfg->model, k->body,
                                           res->body, res->latency_ms, e) < 0)
             return -1;
     }
+    k->asked = 1;
     int rc = record(run, k, 0, res->latency_ms, error, e);
     /* Tasks that asked the very same question share this answer. */
     for (long f = k->next_same; rc == 0 && f >= 0; f = run->tasks[f].next_same) {
@@ -121,19 +134,14 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
     return rc;
 }
 
-/* Returns the queued task with k's key, or NULL after entering k as queued. */
-static llm_task *queued_same(llm_run *run, llm_task *k)
+/* The slot of `key` in the table of asked tasks: empty, or holding the task
+ * that asked the same question. */
+static size_t *key_slot(llm_run *run, const char *key)
 {
-    size_t h = strtoull(k->key + 48, NULL, 16) & (run->nkeys - 1);
-    for (;; h = (h + 1) & (run->nkeys - 1)) {
-        if (!run->keys[h]) {
-            run->keys[h] = (size_t)(k - run->tasks) + 1;
-            return NULL;
-        }
-        llm_task *q = &run->tasks[run->keys[h] - 1];
-        if (strcmp(q->key, k->key) == 0)
-            return q;
-    }
+    size_t h = strtoull(key + 48, NULL, 16) & (run->nkeys - 1);
+    while (run->keys[h] && strcmp(run->tasks[run->keys[h] - 1].key, key) != 0)
+        h = (h + 1) & (run->nkeys - 1);
+    return &run->keys[h];
 }
 
 static void report(llm_run *run)
@@ -155,14 +163,23 @@ static int on_tick(void *user, alarm_err *e)
     llm_run *run = user;
     if (run->cfg->out && fflush(run->cfg->out) != 0)
         return err_set(e, "error writing judgments: %m");
-    if (run->cfg->store && judge_store_flush(run->cfg->store, e) < 0)
-        return -1;
-    report(run);
+    double now = now_s();
+    if (run->cfg->store && now - run->last_commit >= COMMIT_INTERVAL_S) {
+        if (judge_store_flush(run->cfg->store, e) < 0)
+            return -1;
+        run->last_commit = now;
+    }
+    /* Ticks come with every burst of answers; a person needs far fewer lines. */
+    if (now - run->last_report >= 0.1) {
+        run->last_report = now;
+        report(run);
+    }
     return 0;
 }
 
-/* Settles task k without a request when it can: identical responses, or an
- * answer in the cache. Otherwise queues it. */
+/* Settles task k without a request when it can: identical responses, an
+ * answer in the cache, or the same question asked for another pair.
+ * Otherwise queues it. Returns 1 when queued, 0 when settled, -1 on error. */
 static int prepare(llm_run *run, llm_task *k, alarm_err *e)
 {
     const judge_set *set = run->set;
@@ -198,17 +215,45 @@ static int prepare(llm_run *run, llm_task *k, alarm_err *e)
         k->body = NULL;
         return rc;
     }
-    llm_task *same = queued_same(run, k);
-    if (same) {
-        k->next_same = same->next_same;
-        same->next_same = k - run->tasks;
+    /* The same question from another pair (two systems that answered alike):
+     * wait for that request, or take its answer; ask again only if it failed. */
+    size_t *slot = key_slot(run, k->key);
+    llm_task *same = *slot ? &run->tasks[*slot - 1] : NULL;
+    if (same && (!same->asked || same->verdict != JV_FAILED)) {
         free(k->body);
         k->body = NULL;
-        return 0;
+        if (!same->asked) {
+            k->next_same = same->next_same;
+            same->next_same = k - run->tasks;
+            return 0;
+        }
+        k->verdict = system_verdict(same->pos, k->ord);
+        run->st->shared++;
+        return record(run, k, 0, -1, NULL, e);
     }
+    *slot = (size_t)(k - run->tasks) + 1;
     /* About four bytes a token, plus a short answer. */
     double tokens = (double)strlen(k->body) / 4.0 + 16.0;
-    return http_pool_add(run->pool, (size_t)(k - run->tasks), k->body, strlen(k->body), tokens, e);
+    if (http_pool_add(run->pool, (size_t)(k - run->tasks), k->body, strlen(k->body), tokens, e) < 0)
+        return -1;
+    return 1;
+}
+
+/* Prepares tasks until a batch of requests is queued (http_feed_fn). */
+static int on_feed(void *user, alarm_err *e)
+{
+    llm_run *run = user;
+    /* Lookups and the judgments they settle share the open transaction. */
+    if (run->cfg->store && judge_store_begin(run->cfg->store, e) < 0)
+        return -1;
+    int queued = 0;
+    while (run->next < run->n && queued < 64) {
+        int rc = prepare(run, &run->tasks[run->next++], e);
+        if (rc < 0)
+            return -1;
+        queued += rc;
+    }
+    return run->next < run->n;
 }
 
 int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t,
@@ -226,22 +271,25 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
         free(run.keys);
         return err_set(e, "out of memory");
     }
-    int rc = http_pool_new(&run.pool, &cfg->http, e);
+    http_opts ho = cfg->http;
+    ho.tick_s = COMMIT_INTERVAL_S;
+    int rc = http_pool_new(&run.pool, &ho, e);
     st->total = (long)n;
     size_t k = 0;
-    for (size_t i = 0; rc == 0 && i < set->nsys; i++)
-        for (size_t j = i + 1; rc == 0 && j < set->nsys; j++)
-            for (size_t p = 0; rc == 0 && p < set->nprompts; p++)
-                for (int ord = 0; rc == 0 && ord < 2; ord++) {
+    for (size_t i = 0; i < set->nsys; i++)
+        for (size_t j = i + 1; j < set->nsys; j++)
+            for (size_t p = 0; p < set->nprompts; p++)
+                for (int ord = 0; ord < 2; ord++) {
                     llm_task *tk = &run.tasks[k++];
                     tk->i = i, tk->j = j, tk->p = p, tk->ord = ord;
                     tk->next_same = -1;
-                    rc = prepare(&run, tk, e);
                 }
-    if (rc == 0 && on_tick(&run, e) < 0)
-        rc = -1;
+    run.n = n;
+    http_callbacks cb = {on_done, on_tick, on_feed, &run};
     if (rc == 0)
-        rc = http_pool_run(run.pool, on_done, on_tick, &run, e);
+        rc = http_pool_run(run.pool, &cb, e);
+    if (rc == 0 && cfg->store)
+        rc = judge_store_flush(cfg->store, e);
     if (rc == 0) {
         report(&run);
         for (size_t x = 0; x < n; x += 2) {

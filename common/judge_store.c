@@ -63,6 +63,11 @@ static int begin(judge_store *s, alarm_err *e)
     return 0;
 }
 
+int judge_store_begin(judge_store *s, alarm_err *e)
+{
+    return s->db->in_tx ? 0 : db_begin(s->db, e);
+}
+
 int judge_store_get(judge_store *s, const char *key, char **response, alarm_err *e)
 {
     *response = NULL;

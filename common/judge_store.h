@@ -30,6 +30,9 @@ int judge_store_put(judge_store *s, const char *key, const char *endpoint, const
 
 int judge_store_judgment(judge_store *s, const judge_rec *r, alarm_err *e);
 
+/* Opens a transaction now (for a burst of lookups and writes), if none is open. */
+int judge_store_begin(judge_store *s, alarm_err *e);
+
 /* Commits the open transaction, if any. */
 int judge_store_flush(judge_store *s, alarm_err *e);
 

@@ -243,6 +243,7 @@ int main(int argc, char **argv)
     char *auth = NULL, *url = chat_url(o.base_url), *argv_json = NULL;
     FILE *out = NULL;
     alarm_err e;
+    const char *why = NULL; /* the failure, for the store's runs row */
     const char *names[argc];
     for (size_t k = 0; k < o.nrewards; k++)
         names[k] = rewards[k] + (rewards[k][0] == '-');
@@ -254,7 +255,6 @@ int main(int argc, char **argv)
         if (judge_tmpl_load(&tmpl, o.template_path, &e) < 0)
             goto fail;
     }
-    status = CLI_FAIL;
     if (judge_set_load(&set, argv + optind, (size_t)(argc - optind), names, o.nrewards,
                        o.holistic, &e) < 0)
         goto fail;
@@ -312,6 +312,7 @@ int main(int argc, char **argv)
     if (prog.failed > 0) {
         cli_error(&o.c, "%ld judgments failed for good and were counted as ties; "
                         "rerun with the same --db to retry only them", prog.failed);
+        why = "some requests failed for good";
         status = CLI_FAIL;
     }
     goto done;
@@ -319,11 +320,12 @@ fail_oom:
     err_set(&e, "out of memory");
 fail:
     cli_error(&o.c, "%s", e.msg);
+    why = e.msg;
     status = CLI_FAIL;
 done:
     if (db.h) {
         judge_store_close(&store, NULL);
-        db_run_finish(&db, run_id, status == CLI_OK ? "ok" : "failed", NULL, NULL);
+        db_run_finish(&db, run_id, status == CLI_OK ? "ok" : "failed", why, NULL);
         db_close(&db);
     }
     if (out)

@@ -11,6 +11,7 @@ Markers in the user message inject faults:
   UNPARSEABLE  answer text naming neither output
   FAIL500      always 500
   FLAKY429     first time this exact body is seen: 429 with Retry-After: 1
+  FLAKYMS429   first time this exact body is seen: 429 with retry-after-ms: 600
   FLAKY500     first time this exact body is seen: 503
   SLOWONCE     first time this exact body is seen: answer after --slow-ms
   MALFORMED    200 with a body that is not JSON
@@ -28,7 +29,6 @@ import os
 import re
 import signal
 import socket
-import sys
 import time
 
 Q_RE = re.compile(r"q=(-?\d+)")
@@ -79,6 +79,8 @@ def decide(st, body, headers):
             "temperature": req.get("temperature"), "tools": "tools" in req}
     if "FAIL500" in user:
         return 500, {}, b'{"error": {"message": "scripted failure"}}', delay, info
+    if "FLAKYMS429" in user and st.first_time("429ms", body):
+        return 429, {"retry-after-ms": "600"}, b'{"error": {"message": "slow down"}}', 0, info
     if "FLAKY429" in user and st.first_time("429", body):
         return 429, {"Retry-After": "1"}, b'{"error": {"message": "slow down"}}', 0, info
     if "FLAKY500" in user and st.first_time("500", body):
@@ -189,7 +191,7 @@ def main():
                 os.kill(c, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        sys.exit(0)
+        os._exit(0)  # the log is flushed per line; nothing else to save
 
     signal.signal(signal.SIGTERM, stop)
     print(sock.getsockname()[1], flush=True)
