@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./select.sh
 ./judge.sh
+./tokenizer.sh
 ./model.sh
