@@ -157,6 +157,9 @@ static void added_tokens_and_template(void **state)
     const int32_t ids[] = {262, 'h', 263, 'o', 264, 'a'};
     const size_t offs[] = {0, 3, 3, 4, 4, 8, 8, 9, 9, 14, 14, 15};
     expect(t, "<s>h</s>o  [X]a", 0, ids, offs, 6);
+    /* lstrip takes any Unicode White_Space: here U+3000 and a space. */
+    expect(t, "o\xe3\x80\x80 [X]a", 0, (const int32_t[]){'o', 264, 'a'},
+           (const size_t[]){0, 1, 1, 8, 8, 9}, 3);
     const int32_t ids2[] = {262, 256, 263};
     const size_t offs2[] = {0, 0, 0, 2, 2, 2};
     expect(t, "he", BPE_ADD_SPECIAL, ids2, offs2, 3);
