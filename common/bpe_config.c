@@ -77,6 +77,11 @@ static int load_pretok_item(bpe *t, const cJSON *pt, int depth, alarm_err *e)
     }
     if (!strcmp(ty, "Split"))
         return load_split(t, pt, e) < 0 ? -1 : 0;
+    if (!strcmp(ty, "Digits")) {
+        /* Rust's char::is_numeric is the N categories: each digit, or runs. */
+        const char *re = flag(pt, "individual_digits", 0) ? "\\p{N}" : "\\p{N}+";
+        return bpe_add_split_regex(t, re, strlen(re), BPE_SPLIT_ISOLATED, 0, e) < 0 ? -1 : 0;
+    }
     if (!strcmp(ty, "Sequence") && depth < 4) {
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(pt, "pretokenizers"), *it;
         if (!cJSON_IsArray(items))

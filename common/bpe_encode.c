@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unicode/uchar.h>
 
 typedef struct {
     size_t start, end;
@@ -401,9 +402,23 @@ static int encode_stretch(bpe_out *o, encoder *en, const bpe *t, const char *tex
     return rc;
 }
 
-static int is_space(uint8_t c)
+/* The length of the White_Space character ending at s[i] (i > lo), or 0. */
+static size_t space_before(const char *s, size_t lo, size_t i)
 {
-    return c == ' ' || (c >= '\t' && c <= '\r');
+    size_t k = i - 1;
+    while (k > lo && ((uint8_t)s[k] & 0xC0) == 0x80)
+        k--;
+    size_t j = k;
+    uint32_t cp = bpe_utf8_next(s, &j);
+    return j == i && u_isUWhiteSpace((UChar32)cp) ? i - k : 0;
+}
+
+/* The length of the White_Space character starting at s[i] (i < len), or 0. */
+static size_t space_at(const char *s, size_t len, size_t i)
+{
+    size_t j = i;
+    uint32_t cp = bpe_utf8_next(s, &j);
+    return j <= len && u_isUWhiteSpace((UChar32)cp) ? j - i : 0;
 }
 
 static int is_word(uint8_t c)
@@ -433,10 +448,11 @@ static long added_at(const bpe *t, const char *text, size_t len, size_t i, size_
     const bpe_added *ad = &t->added[best];
     *ms = i;
     *me = i + ad->len;
-    while (ad->lstrip && *ms > lo && is_space((uint8_t)text[*ms - 1]))
-        (*ms)--;
-    while (ad->rstrip && *me < len && is_space((uint8_t)text[*me]))
-        (*me)++;
+    /* Unicode White_Space, as Rust's char::is_whitespace that HF uses. */
+    for (size_t k; ad->lstrip && *ms > lo && (k = space_before(text, lo, *ms));)
+        *ms -= k;
+    for (size_t k; ad->rstrip && *me < len && (k = space_at(text, len, *me));)
+        *me += k;
     return best;
 }
 

@@ -36,8 +36,9 @@ fail:
     return 0;
 }
 
-static uint32_t next_cp(const uint8_t *p, size_t *i)
+uint32_t bpe_utf8_next(const char *s, size_t *i)
 {
+    const uint8_t *p = (const uint8_t *)s;
     uint8_t c = p[*i];
     if (c < 0x80)
         return p[(*i)++];
@@ -104,10 +105,10 @@ int bpe_nfc(char **norm, size_t *norm_len, size_t **map, const char *text, size_
         goto oom;
     while (start < n) {
         size_t end = start;
-        next_cp((const uint8_t *)text, &end);
+        bpe_utf8_next(text, &end);
         for (i = end; i < n;) {
             size_t j = i;
-            uint32_t cp = next_cp((const uint8_t *)text, &j);
+            uint32_t cp = bpe_utf8_next(text, &j);
             if (unorm2_hasBoundaryBefore(nfc, (UChar32)cp))
                 break;
             i = j;

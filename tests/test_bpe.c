@@ -157,6 +157,9 @@ static void added_tokens_and_template(void **state)
     const int32_t ids[] = {262, 'h', 263, 'o', 264, 'a'};
     const size_t offs[] = {0, 3, 3, 4, 4, 8, 8, 9, 9, 14, 14, 15};
     expect(t, "<s>h</s>o  [X]a", 0, ids, offs, 6);
+    /* lstrip takes any Unicode White_Space: here U+3000 and a space. */
+    expect(t, "o\xe3\x80\x80 [X]a", 0, (const int32_t[]){'o', 264, 'a'},
+           (const size_t[]){0, 1, 1, 8, 8, 9}, 3);
     const int32_t ids2[] = {262, 256, 263};
     const size_t offs2[] = {0, 0, 0, 2, 2, 2};
     expect(t, "he", BPE_ADD_SPECIAL, ids2, offs2, 3);
@@ -242,6 +245,29 @@ static void regex_spaces_follow_oniguruma(void **state)
     free(j);
 }
 
+/* Digits: N-category characters (Rust's char::is_numeric) one by one, or
+ * in runs. "12" is a token, so runs merge and single digits do not. */
+static void digits_pre_tokenizer(void **state)
+{
+    (void)state;
+    static const char *const extra[] = {"12", NULL}, *const merges[] = {"1 2", NULL};
+    for (int individual = 0; individual < 2; individual++) {
+        char rest[512];
+        snprintf(rest, sizeof rest, "\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": ["
+                 "{\"type\": \"Digits\", \"individual_digits\": %s}, {\"type\": \"ByteLevel\", "
+                 "\"add_prefix_space\": false, \"use_regex\": false}]}", individual ? "true" : "false");
+        char *j = make_json(extra, merges, 0, "", rest);
+        bpe *t = load(j);
+        if (individual)
+            expect(t, "x12", 0, (const int32_t[]){'x', '1', '2'},
+                   (const size_t[]){0, 1, 1, 2, 2, 3}, 3);
+        else
+            expect(t, "x12", 0, (const int32_t[]){'x', 256}, (const size_t[]){0, 1, 1, 3}, 2);
+        bpe_free(t);
+        free(j);
+    }
+}
+
 static void rejects_bad_files(void **state)
 {
     (void)state;
@@ -297,6 +323,7 @@ int main(void)
         cmocka_unit_test(offsets_inside_characters),
         cmocka_unit_test(nfc_offsets_map_to_input),
         cmocka_unit_test(regex_spaces_follow_oniguruma),
+        cmocka_unit_test(digits_pre_tokenizer),
         cmocka_unit_test(rejects_bad_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
