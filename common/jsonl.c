@@ -73,9 +73,25 @@ int jsonl_next_line(jsonl_reader *r, alarm_err *e)
     }
 }
 
+/* cJSON ends a string at a decoded U+0000, which would cut text short
+ * silently: find a "\u0000" escape whose backslash is not itself escaped. */
+static int has_nul_escape(const char *line)
+{
+    for (const char *p = strstr(line, "u0000"); p; p = strstr(p + 1, "u0000")) {
+        size_t k = 0;
+        while (p - k > line && p[-1 - (long)k] == '\\')
+            k++;
+        if (k % 2 == 1)
+            return 1;
+    }
+    return 0;
+}
+
 int jsonl_parse_line(const jsonl_reader *r, cJSON **out, alarm_err *e)
 {
     *out = NULL;
+    if (has_nul_escape(r->line))
+        return jsonl_fail(r, e, "U+0000 in a string is not supported");
     const char *end = NULL;
     cJSON *rec = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
     if (!rec) {
@@ -193,6 +209,25 @@ int jsonl_write(FILE *out, const cJSON *rec, alarm_err *e)
     return rc;
 }
 
+int jsonl_splice_begin(FILE *out, const jsonl_reader *r, const cJSON *rec, alarm_err *e)
+{
+    size_t n = r->len;
+    while (n > 0 && (r->line[n - 1] == ' ' || r->line[n - 1] == '\t' || r->line[n - 1] == '\r'))
+        n--;
+    if (n == 0 || r->line[n - 1] != '}')
+        return jsonl_fail(r, e, "internal: record does not end with '}'");
+    n--;
+    int empty = cJSON_GetArraySize(rec) == 0;
+    if (fwrite(r->line, 1, n, out) != n || (!empty && putc(',', out) == EOF))
+        return err_set(e, "write error: %s", strerror(errno));
+    return 0;
+}
+
+int jsonl_splice_end(FILE *out, alarm_err *e)
+{
+    return fputs("}\n", out) == EOF ? err_set(e, "write error: %s", strerror(errno)) : 0;
+}
+
 int jsonl_write_with(FILE *out, const jsonl_reader *r, cJSON *rec, const char *key,
                      const cJSON *value, alarm_err *e)
 {
@@ -204,22 +239,15 @@ int jsonl_write_with(FILE *out, const jsonl_reader *r, cJSON *rec, const char *k
         }
         return jsonl_write(out, rec, e);
     }
-    /* Splice: the raw line without its closing brace, then ,"key":value}. */
-    size_t n = r->len;
-    while (n > 0 && (r->line[n - 1] == ' ' || r->line[n - 1] == '\t' || r->line[n - 1] == '\r'))
-        n--;
-    if (n == 0 || r->line[n - 1] != '}')
-        return jsonl_fail(r, e, "internal: record does not end with '}'");
-    n--;
     char *text = cJSON_PrintUnformatted(value);
     if (!text)
         return err_set(e, "out of memory printing field \"%s\"", key);
-    int empty = cJSON_GetArraySize(rec) == 0;
-    int ok = fwrite(r->line, 1, n, out) == n && (empty || putc(',', out) != EOF) &&
-             jsonl_put_string(out, key) == 0 && putc(':', out) != EOF &&
-             fputs(text, out) != EOF && fputs("}\n", out) != EOF;
+    int rc = jsonl_splice_begin(out, r, rec, e);
+    if (rc == 0 && (jsonl_put_string(out, key) < 0 || putc(':', out) == EOF ||
+                    fputs(text, out) == EOF))
+        rc = err_set(e, "write error: %s", strerror(errno));
     free(text);
-    return ok ? 0 : err_set(e, "write error: %s", strerror(errno));
+    return rc < 0 ? -1 : jsonl_splice_end(out, e);
 }
 
 int jsonl_put_string(FILE *out, const char *s)

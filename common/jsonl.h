@@ -77,6 +77,14 @@ int jsonl_write(FILE *out, const cJSON *rec, alarm_err *e);
 int jsonl_write_with(FILE *out, const jsonl_reader *r, cJSON *rec, const char *key,
                      const cJSON *value, alarm_err *e);
 
+/* The two halves of a splice, for a tool that appends several fields of its
+ * own rendering: begin writes the current raw line up to its closing brace
+ * (and a comma unless the record is empty); the caller writes "key":value
+ * pairs separated by commas; end closes the record and the line. Use only
+ * when the record has none of the fields being added. */
+int jsonl_splice_begin(FILE *out, const jsonl_reader *r, const cJSON *rec, alarm_err *e);
+int jsonl_splice_end(FILE *out, alarm_err *e);
+
 /* Appends `s` as a JSON string literal (quotes and escapes) to `out`. */
 int jsonl_put_string(FILE *out, const char *s);
 

@@ -9,7 +9,7 @@
 #include "bpe.h"
 #include "cli.h"
 #include "model_cmds.h"
-#include "tok_records.h"
+#include "jsonl.h"
 
 static const char usage[] =
     "alarm-model tokenize --tokenizer FILE|DIR [--add-special] [--field NAME] [FILE...]";
@@ -73,19 +73,15 @@ static void put_ids(FILE *out, const bpe_out *o)
 
 /* Writes the record with ids/offsets: the raw line with the fields appended
  * when it has neither, else the record re-printed with them replaced. */
-static int write_record(FILE *out, const tok_reader *r, cJSON *rec, const bpe_out *o)
+static int write_record(FILE *out, const jsonl_reader *r, cJSON *rec, const bpe_out *o)
 {
+    alarm_err e;
     if (!cJSON_GetObjectItemCaseSensitive(rec, "ids") &&
         !cJSON_GetObjectItemCaseSensitive(rec, "offsets")) {
-        size_t end = r->len;
-        while (end > 0 && r->line[end - 1] != '}')
-            end--;
-        fwrite(r->line, 1, end - 1, out);
-        if (cJSON_GetArraySize(rec) > 0)
-            fputc(',', out);
+        if (jsonl_splice_begin(out, r, rec, &e) < 0)
+            return -1;
         put_ids(out, o);
-        fputs("}\n", out);
-        return 0;
+        return jsonl_splice_end(out, &e);
     }
     cJSON *ids = cJSON_CreateArray(), *offs = cJSON_CreateArray();
     for (size_t i = 0; i < o->n; i++) {
@@ -111,14 +107,14 @@ static int write_record(FILE *out, const tok_reader *r, cJSON *rec, const bpe_ou
 static int tokenize_file(const opts *o, const bpe *t, const char *path, bpe_out *out,
                          alarm_err *e)
 {
-    tok_reader r;
-    if (tok_reader_open(&r, path, e) < 0)
+    jsonl_reader r;
+    if (jsonl_open(&r, path, e) < 0)
         return -1;
     cJSON *rec = NULL;
     int rc;
-    while ((rc = tok_reader_next(&r, &rec, e)) > 0) {
+    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
         const char *text;
-        if (tok_string_field(&r, rec, o->field, 0, &text, e) < 0) {
+        if (jsonl_req_string(&r, rec, NULL, o->field, &text, e) < 0) {
             rc = -1;
             break;
         }
@@ -127,14 +123,14 @@ static int tokenize_file(const opts *o, const bpe *t, const char *path, bpe_out 
             break;
         }
         if (write_record(stdout, &r, rec, out) < 0) {
-            rc = err_set(e, "out of memory");
+            rc = err_set(e, "cannot write standard output");
             break;
         }
         cJSON_Delete(rec);
         rec = NULL;
     }
     cJSON_Delete(rec);
-    tok_reader_close(&r);
+    jsonl_close(&r);
     return rc;
 }
 

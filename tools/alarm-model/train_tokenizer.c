@@ -13,7 +13,7 @@
 #include "bpe.h"
 #include "cli.h"
 #include "model_cmds.h"
-#include "tok_records.h"
+#include "jsonl.h"
 
 static const char usage[] =
     "alarm-model train-tokenizer --vocab-size N --out FILE|DIR [--special TOKEN]... "
@@ -70,7 +70,7 @@ static int corpus_add(corpus *c, const char *s)
 }
 
 /* The texts of one record: the named fields, else text, else prompt+response. */
-static int record_texts(const opts *o, const tok_reader *r, const cJSON *rec, corpus *c,
+static int record_texts(const opts *o, const jsonl_reader *r, const cJSON *rec, corpus *c,
                         alarm_err *e)
 {
     static const char *const dflt[] = {"text", "prompt", "response"};
@@ -78,9 +78,9 @@ static int record_texts(const opts *o, const tok_reader *r, const cJSON *rec, co
     int found = 0;
     for (size_t i = 0; i < (o->n_fields ? o->n_fields : 3); i++) {
         const char *key = o->n_fields ? o->fields[i] : dflt[i];
-        int rc = tok_string_field(r, rec, key, 1, &s, e);
-        if (rc < 0)
+        if (jsonl_opt_string(r, rec, NULL, key, &s, e) < 0)
             return -1;
+        int rc = s != NULL;
         if (rc && corpus_add(c, s) < 0)
             return err_set(e, "out of memory");
         found += rc;
@@ -95,18 +95,18 @@ static int record_texts(const opts *o, const tok_reader *r, const cJSON *rec, co
 
 static int read_corpus(const opts *o, const char *path, corpus *c, alarm_err *e)
 {
-    tok_reader r;
-    if (tok_reader_open(&r, path, e) < 0)
+    jsonl_reader r;
+    if (jsonl_open(&r, path, e) < 0)
         return -1;
     cJSON *rec;
     int rc;
-    while ((rc = tok_reader_next(&r, &rec, e)) > 0) {
+    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
         rc = record_texts(o, &r, rec, c, e);
         cJSON_Delete(rec);
         if (rc < 0)
             break;
     }
-    tok_reader_close(&r);
+    jsonl_close(&r);
     return rc;
 }
 
