@@ -5,11 +5,11 @@
 # alone (curl --parallel, 32 keep-alive connections) sustains that rate, then
 # times alarm-judge, then reruns it with everything cached (zero requests).
 # BUILD picks the build directory; JUDGE_BENCH_PROMPTS the size (default 1500
-# prompts x 2 orders = 3000 requests).
+# prompts x 2 orders = 6000 requests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-N=${JUDGE_BENCH_PROMPTS:-1500}
+N=${JUDGE_BENCH_PROMPTS:-3000}
 tmp=$(mktemp -d)
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
