@@ -4,7 +4,7 @@
 # at least 90% of 32 / 0.05 s = 640 requests/s. First checks that the server
 # alone (curl --parallel, 32 keep-alive connections) sustains that rate, then
 # times alarm-judge, then reruns it with everything cached (zero requests).
-# BUILD picks the build directory; JUDGE_BENCH_PROMPTS the size (default 1500
+# BUILD picks the build directory; JUDGE_BENCH_PROMPTS the size (default 3000
 # prompts x 2 orders = 6000 requests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
