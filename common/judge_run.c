@@ -1,9 +1,9 @@
 /* judge_run: the judging loops (see judge_run.h). An LLM run builds its
  * requests as the http pool asks for more, settling on the way what needs no
  * request (identical responses, cached answers, a question already asked);
- * every answer is cached and recorded as it arrives and the store commits
- * every 25 ms, so a killed run loses at most the requests in flight and the
- * last batch of answers. Verdicts are combined per pair only at the end. */
+ * every answer goes to the store's writer thread as it arrives, so a killed
+ * run loses at most the requests in flight and the answers of the commit
+ * under way. Verdicts are combined per pair only at the end. */
 #include "judge_run.h"
 
 #include <math.h>
@@ -35,14 +35,8 @@ typedef struct {
     size_t nkeys;   /* its size, a power of two */
     size_t next, n; /* the next task to prepare, and how many there are */
     double t0;
-    double last_report, last_commit;
+    double last_report;
 } llm_run;
-
-/* Answers are committed in batches at most this far apart: a commit per
- * answer costs more I/O than the requests themselves at hundreds per second,
- * and a kill -9 then loses only the requests in flight and the answers of
- * the last batch. */
-#define COMMIT_INTERVAL_S 0.025
 
 static double now_s(void)
 {
@@ -51,7 +45,7 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int emit(FILE *out, judge_store *store, const judge_rec *r, alarm_err *e)
+static int emit(FILE *out, judge_writer *writer, const judge_rec *r, alarm_err *e)
 {
     if (out) {
         cJSON *o = judge_rec_json(r);
@@ -62,7 +56,7 @@ static int emit(FILE *out, judge_store *store, const judge_rec *r, alarm_err *e)
         if (rc < 0)
             return -1;
     }
-    return store ? judge_store_judgment(store, r, e) : 0;
+    return writer ? judge_writer_judgment(writer, r, e) : 0;
 }
 
 /* A position verdict (which Output the judge named) as a system verdict. */
@@ -93,7 +87,7 @@ static int record(llm_run *run, llm_task *k, int cached, double latency_ms, cons
     else if (k->verdict == JV_UNPARSEABLE)
         run->st->unparseable++;
     run->st->done++;
-    return emit(run->cfg->out, run->cfg->store, &r, e);
+    return emit(run->cfg->out, run->cfg->writer, &r, e);
 }
 
 static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
@@ -116,8 +110,8 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
     } else {
         k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
-        if (cfg->store && judge_store_put(cfg->store, k->key, cfg->endpoint, cfg->model, k->body,
-                                          res->body, res->latency_ms, e) < 0)
+        if (cfg->writer && judge_writer_put(cfg->writer, k->key, cfg->endpoint, cfg->model,
+                                            k->body, res->body, res->latency_ms, e) < 0)
             return -1;
     }
     k->asked = 1;
@@ -163,13 +157,8 @@ static int on_tick(void *user, alarm_err *e)
     llm_run *run = user;
     if (run->cfg->out && fflush(run->cfg->out) != 0)
         return err_set(e, "error writing judgments: %m");
-    double now = now_s();
-    if (run->cfg->store && now - run->last_commit >= COMMIT_INTERVAL_S) {
-        if (judge_store_flush(run->cfg->store, e) < 0)
-            return -1;
-        run->last_commit = now;
-    }
     /* Ticks come with every burst of answers; a person needs far fewer lines. */
+    double now = now_s();
     if (now - run->last_report >= 0.1) {
         run->last_report = now;
         report(run);
@@ -243,8 +232,8 @@ static int prepare(llm_run *run, llm_task *k, alarm_err *e)
 static int on_feed(void *user, alarm_err *e)
 {
     llm_run *run = user;
-    /* Lookups and the judgments they settle share the open transaction. */
-    if (run->cfg->store && judge_store_begin(run->cfg->store, e) < 0)
+    /* One read transaction for a batch of lookups. */
+    if (run->cfg->store && judge_store_read_begin(run->cfg->store, e) < 0)
         return -1;
     int queued = 0;
     while (run->next < run->n && queued < 64) {
@@ -253,6 +242,8 @@ static int on_feed(void *user, alarm_err *e)
             return -1;
         queued += rc;
     }
+    if (run->cfg->store && judge_store_flush(run->cfg->store, e) < 0)
+        return -1;
     return run->next < run->n;
 }
 
@@ -272,7 +263,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
         return err_set(e, "out of memory");
     }
     http_opts ho = cfg->http;
-    ho.tick_s = COMMIT_INTERVAL_S;
+    ho.tick_s = 0.1;
     int rc = http_pool_new(&run.pool, &ho, e);
     st->total = (long)n;
     size_t k = 0;
@@ -288,8 +279,8 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
     http_callbacks cb = {on_done, on_tick, on_feed, &run};
     if (rc == 0)
         rc = http_pool_run(run.pool, &cb, e);
-    if (rc == 0 && cfg->store)
-        rc = judge_store_flush(cfg->store, e);
+    if (cfg->store)
+        judge_store_flush(cfg->store, NULL); /* a read transaction left by a failure */
     if (rc == 0) {
         report(&run);
         for (size_t x = 0; x < n; x += 2) {
@@ -307,7 +298,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
     return rc;
 }
 
-int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_store *store,
+int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_writer *writer,
                      judge_tally *t, alarm_err *e)
 {
     int lower = spec[0] == '-';
@@ -330,7 +321,7 @@ int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_st
                     t->no_holistic[i * set->nsys + j] = 1;
                 else
                     judge_consist_add(&t->consist[i * set->nsys + j], hi, hj, va, vb, lower);
-                if (emit(out, store, &r, e) < 0)
+                if (emit(out, writer, &r, e) < 0)
                     return -1;
             }
     return 0;

@@ -68,6 +68,16 @@ int judge_store_begin(judge_store *s, alarm_err *e)
     return s->db->in_tx ? 0 : db_begin(s->db, e);
 }
 
+int judge_store_read_begin(judge_store *s, alarm_err *e)
+{
+    if (s->db->in_tx)
+        return 0;
+    if (db_exec(s->db, "BEGIN", e) < 0)
+        return -1;
+    s->db->in_tx = 1;
+    return 0;
+}
+
 int judge_store_get(judge_store *s, const char *key, char **response, alarm_err *e)
 {
     *response = NULL;

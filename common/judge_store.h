@@ -1,7 +1,8 @@
 /* judge_store: alarm-judge's tables in the store: the response cache
- * (judge_cache, shared by every run) and the judgments of a run. Answers are
- * cached as they arrive so a killed run loses only its requests in flight;
- * the caller groups writes into transactions (judge_store_flush commits). */
+ * (judge_cache, shared by every run) and the judgments of a run, through
+ * prepared statements on one connection. The caller groups writes into
+ * transactions (judge_store_flush commits); judge_writer does so on a thread
+ * of its own so answers are stored as they arrive. */
 #ifndef ALARM_JUDGE_STORE_H
 #define ALARM_JUDGE_STORE_H
 
@@ -30,8 +31,11 @@ int judge_store_put(judge_store *s, const char *key, const char *endpoint, const
 
 int judge_store_judgment(judge_store *s, const judge_rec *r, alarm_err *e);
 
-/* Opens a transaction now (for a burst of lookups and writes), if none is open. */
+/* Opens a write transaction now (for a burst of writes), if none is open. */
 int judge_store_begin(judge_store *s, alarm_err *e);
+/* Opens a read transaction (for a burst of lookups; it never blocks a
+ * writer on another connection), if none is open. judge_store_flush ends it. */
+int judge_store_read_begin(judge_store *s, alarm_err *e);
 
 /* Commits the open transaction, if any. */
 int judge_store_flush(judge_store *s, alarm_err *e);

@@ -217,8 +217,8 @@ END
     questions >"$T/cached"
     [ "$cached" -ge 8 ]
     [ "$cached" -lt 32 ]
-    # Lost: at most the 2 requests in flight and the answers of the last
-    # commit batch (25 ms; answers arrive 2 at a time every 100 ms).
+    # Lost: at most the 2 requests in flight and the answers of the commit
+    # under way (answers arrive 2 at a time every 100 ms).
     [ $((sent - cached)) -le 4 ]
     run judge --format json --concurrency 4 --db "$T/db" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]

@@ -238,7 +238,8 @@ int main(int argc, char **argv)
     size_t nt = 0;
     judge_progress prog = {0};
     db_store db = {0};
-    judge_store store = {0};
+    judge_store store = {0};   /* cache lookups */
+    judge_writer *writer = NULL; /* cache rows and judgments */
     int64_t run_id = 0;
     char *auth = NULL, *url = chat_url(o.base_url), *argv_json = NULL;
     FILE *out = NULL;
@@ -269,12 +270,15 @@ int main(int argc, char **argv)
             goto fail_oom;
         if (db_open(&db, o.c.db_path, &e) < 0 ||
             db_run_start(&db, o.c.tool, argv_json, &run_id, &e) < 0 ||
-            judge_store_open(&store, &db, run_id, &e) < 0)
+            judge_store_open(&store, &db, run_id, &e) < 0 ||
+            judge_writer_start(&writer, o.c.db_path, run_id, &e) < 0)
             goto fail;
     }
     if (o.model) {
-        judge_llm_cfg cfg = {url, o.model, &tmpl, o.use_tool, o.http, out,
-                             o.c.db_path ? &store : NULL, show_progress, &o.c};
+        judge_llm_cfg cfg = {.endpoint = url, .model = o.model, .tmpl = &tmpl,
+                             .use_tool = o.use_tool, .http = o.http, .out = out,
+                             .store = o.c.db_path ? &store : NULL, .writer = writer,
+                             .progress = show_progress, .progress_user = &o.c};
         cfg.http.url = url;
         cfg.http.auth_header = auth;
         cfg.http.seed = o.c.seed;
@@ -292,11 +296,12 @@ int main(int argc, char **argv)
         if (judge_tally_init(&tallies[nt], jname, set.nsys, 1, &e) < 0)
             goto fail;
         nt++;
-        if (judge_run_reward(&set, rewards[k], out, o.c.db_path ? &store : NULL,
-                             &tallies[nt - 1], &e) < 0)
+        if (judge_run_reward(&set, rewards[k], out, writer, &tallies[nt - 1], &e) < 0)
             goto fail;
     }
-    if (o.c.db_path && judge_store_close(&store, &e) < 0)
+    int wrc = judge_writer_finish(writer, &e);
+    writer = NULL;
+    if (wrc < 0 || (o.c.db_path && judge_store_close(&store, &e) < 0))
         goto fail;
     FILE *f = out;
     out = NULL;
@@ -323,6 +328,7 @@ fail:
     why = e.msg;
     status = CLI_FAIL;
 done:
+    judge_writer_finish(writer, NULL);
     if (db.h) {
         judge_store_close(&store, NULL);
         db_run_finish(&db, run_id, status == CLI_OK ? "ok" : "failed", why, NULL);

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark of alarm-judge's request throughput against a chat-completions
-# server on 127.0.0.1 answering after 50 ms (tests/servers/chat_bench_server.c). Target: with --concurrency 32,
-# at least 90% of 32 / 0.05 s = 640 requests/s. First checks that the server
-# alone (curl --parallel, 32 keep-alive connections) sustains that rate, then
-# times alarm-judge, then reruns it with everything cached (zero requests).
-# BUILD picks the build directory; JUDGE_BENCH_PROMPTS the size (default 1500
-# prompts x 2 orders = 3000 requests).
+# server on 127.0.0.1 that answers after 50 ms (tests/servers/chat_bench_server.c).
+# Target: with --concurrency 32, at least 90% of 32 / 0.05 s = 640 requests/s.
+# First the server alone, through curl --parallel: at 32 keep-alive connections
+# (the same latency bound as the judge) and at 64 (the server's capacity).
+# Then alarm-judge, then the same run again with everything cached (0 requests).
+# BUILD picks the build directory; JUDGE_BENCH_PROMPTS the size (default 3000
+# prompts x 2 orders = 6000 requests).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-N=${JUDGE_BENCH_PROMPTS:-1500}
+N=${JUDGE_BENCH_PROMPTS:-3000}
 tmp=$(mktemp -d)
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
