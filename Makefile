@@ -115,7 +115,7 @@ demo: tools
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
-            libopenblas-dev libpcre2-dev libicu-dev libcmocka-dev bats jq sqlite3 groff-base \
+            libopenblas-dev libpcre2-dev libicu-dev libcmocka-dev bats jq sqlite3 groff-base python3 curl \
             clang libclang-rt-14-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
