@@ -30,6 +30,11 @@ int err_prefix(alarm_err *e, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    int n = snprintf(e->msg, sizeof e->msg, "%s: ", prefix);
+    if (n > 0 && (size_t)n < sizeof e->msg) { /* as much of the old message as fits */
+        size_t len = strnlen(old, sizeof e->msg - (size_t)n - 1);
+        memcpy(e->msg + n, old, len);
+        e->msg[(size_t)n + len] = '\0';
+    }
     return -1;
 }
