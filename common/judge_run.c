@@ -320,7 +320,7 @@ int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_wr
                 if (isnan(hi) || isnan(hj))
                     t->no_holistic[i * set->nsys + j] = 1;
                 else
-                    judge_consist_add(&t->consist[i * set->nsys + j], hi, hj, va, vb, lower);
+                    consist_count_pair(&t->consist[i * set->nsys + j], hi, hj, va, vb, lower);
                 if (emit(out, writer, &r, e) < 0)
                     return -1;
             }

@@ -119,7 +119,7 @@ static double cell_inconsistency(const judge_tally *t, size_t i, size_t j)
     size_t k = i < j ? i * t->nsys + j : j * t->nsys + i;
     if (!t->is_reward || t->no_holistic[k])
         return -1;
-    return judge_consist_inconsistency(&t->consist[k]);
+    return consist_inconsistency(&t->consist[k]);
 }
 
 static cJSON *tally_json(const char *const *systems, const judge_tally *t)

@@ -21,7 +21,7 @@ typedef struct {
     int is_reward;
     size_t nsys;
     judge_wlt *cells;       /* (nsys, nsys): cells[i*nsys+j] is i against j */
-    judge_consist *consist; /* (nsys, nsys), reward judges: the pair's counts */
+    consist_counts *consist; /* (nsys, nsys), reward judges: the pair's counts */
     int *no_holistic;       /* (nsys, nsys): some response lacked the holistic reward */
     long unparseable, failed; /* single-order answers of those kinds */
 } judge_tally;

@@ -210,24 +210,24 @@ static void consistency_counts_by_hand(void **state)
      * agree, disagree. nontie 5, agree 3, disagree 1, aspect_ties 1. */
     double rows[6][4] = {{1, 0, 2, 1}, {1, 0, 3, 2}, {0, 1, 3, 3},
                          {2, 2, 1, 5}, {0, 3, 0, 1}, {0.5, 0.25, -1, 0}};
-    judge_consist c = {0}, lower = {0};
+    consist_counts c = {0}, lower = {0};
     for (int i = 0; i < 6; i++) {
-        judge_consist_add(&c, rows[i][0], rows[i][1], rows[i][2], rows[i][3], 0);
-        judge_consist_add(&lower, rows[i][0], rows[i][1], rows[i][2], rows[i][3], 1);
+        consist_count_pair(&c, rows[i][0], rows[i][1], rows[i][2], rows[i][3], 0);
+        consist_count_pair(&lower, rows[i][0], rows[i][1], rows[i][2], rows[i][3], 1);
     }
     assert_int_equal(c.holistic_nontie, 5);
     assert_int_equal(c.agree, 3);
     assert_int_equal(c.disagree, 1);
     assert_int_equal(c.aspect_ties, 1);
-    assert_true(fabs(judge_consist_inconsistency(&c) - 0.2) < 1e-12);
-    assert_true(fabs(judge_consist_consistency(&c) - 0.75) < 1e-12);
+    assert_true(fabs(consist_inconsistency(&c) - 0.2) < 1e-12);
+    assert_true(fabs(consist_consistency(&c) - 0.75) < 1e-12);
     /* Lower-is-better swaps agreement and disagreement. */
     assert_int_equal(lower.agree, 1);
     assert_int_equal(lower.disagree, 3);
     assert_int_equal(lower.aspect_ties, 1);
-    assert_true(fabs(judge_consist_inconsistency(&lower) - 0.6) < 1e-12);
-    judge_consist none = {0};
-    assert_true(judge_consist_inconsistency(&none) == 0);
+    assert_true(fabs(consist_inconsistency(&lower) - 0.6) < 1e-12);
+    consist_counts none = {0};
+    assert_true(consist_inconsistency(&none) == 0);
     assert_int_equal(judge_reward_verdict(1, 0, 0), JV_A);
     assert_int_equal(judge_reward_verdict(1, 0, 1), JV_B);
     assert_int_equal(judge_reward_verdict(-2, 3, 0), JV_B);
