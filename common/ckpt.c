@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #endif
 #include "ckpt.h"
+#include "fsio.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -78,21 +79,6 @@ static int sync_tree(const char *path, alarm_err *e)
     return err_set(e, "%s: %s", path, strerror(errno));
 }
 
-static void sync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 static int is_dir(const char *path)
 {
     struct stat sb;
@@ -139,7 +125,7 @@ int ckpt_recover(const char *final_dir, alarm_err *e)
         return remove_tree(old) < 0 ? err_set(e, "%s: %s", old, strerror(errno)) : 0;
     if (rename(old, final_dir) < 0)
         return err_set(e, "%s: cannot restore from %s: %s", final_dir, old, strerror(errno));
-    sync_parent(final_dir);
+    fsio_sync_parent(final_dir);
     return 0;
 }
 
@@ -204,21 +190,6 @@ static int valid_name(const char *name)
     return name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t k = write(fd, c, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Opens `name` in the temporary directory for writing (created or truncated). */
 static int open_member(const ckpt_writer *w, const char *name, char *path, size_t n,
                        alarm_err *e)
@@ -240,7 +211,7 @@ int ckpt_write_file(const ckpt_writer *w, const char *name, const void *data, si
     int fd = open_member(w, name, path, sizeof path, e);
     if (fd < 0)
         return -1;
-    int ok = write_all(fd, data, len) == 0;
+    int ok = fsio_write_all(fd, data, len) == 0;
     int en = errno;
     if (close(fd) < 0 && ok) {
         ok = 0;
@@ -273,7 +244,7 @@ int ckpt_copy_file(const ckpt_writer *w, const char *src, const char *name, alar
             continue;
         if (k < 0)
             rc = err_set(e, "%s: read: %s", src, strerror(errno));
-        else if (write_all(out, buf, (size_t)k) < 0)
+        else if (fsio_write_all(out, buf, (size_t)k) < 0)
             rc = err_set(e, "%s: write: %s", path, strerror(errno));
     }
     close(in);
@@ -289,7 +260,7 @@ static int replace_existing(ckpt_writer *w, alarm_err *e)
 {
     if (!no_exchange &&
         renameat2(AT_FDCWD, w->tmp_dir, AT_FDCWD, w->final_dir, RENAME_EXCHANGE) == 0) {
-        sync_parent(w->final_dir);
+        fsio_sync_parent(w->final_dir);
         remove_tree(w->tmp_dir); /* now the old checkpoint; a leftover is harmless */
         return 0;
     }
@@ -307,7 +278,7 @@ static int replace_existing(ckpt_writer *w, alarm_err *e)
         rename(old, w->final_dir); /* put the old one back */
         return err_set(e, "%s: %s", w->final_dir, strerror(en));
     }
-    sync_parent(w->final_dir);
+    fsio_sync_parent(w->final_dir);
     remove_tree(old);
     return 0;
 }
@@ -326,7 +297,7 @@ int ckpt_commit(ckpt_writer *w, alarm_err *e)
     } else if (rename(w->tmp_dir, w->final_dir) < 0) {
         rc = err_set(e, "%s: %s", w->final_dir, strerror(errno));
     } else {
-        sync_parent(w->final_dir);
+        fsio_sync_parent(w->final_dir);
         rc = 0;
     }
     if (rc == 0)

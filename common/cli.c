@@ -119,6 +119,15 @@ int cli_print_version(const cli_common *c)
     return cli_finish_stdout(c, CLI_OK);
 }
 
+int cli_help_or_version(const cli_common *c, const char *help)
+{
+    if (c->help) {
+        printf("usage: %s\n\n%s", c->usage ? c->usage : c->tool, help ? help : "");
+        return cli_finish_stdout(c, CLI_OK);
+    }
+    return c->version ? cli_print_version(c) : -1;
+}
+
 void cli_progress(const cli_common *c, const char *fmt, ...)
 {
     if (!c->progress)

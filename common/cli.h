@@ -61,6 +61,11 @@ void cli_error(const cli_common *c, const char *fmt, ...) __attribute__((format(
 /* Prints "TOOL: message", the usage line and a hint; returns CLI_USAGE. */
 int cli_usage_error(const cli_common *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Answers --help ("usage: " + the usage line, a blank line and `help` on
+ * stdout) or --version when either was given, returning the exit status;
+ * returns -1 when neither was asked. */
+int cli_help_or_version(const cli_common *c, const char *help);
+
 /* Prints "TOOL (alarm) VERSION" on stdout; returns CLI_OK. */
 int cli_print_version(const cli_common *c);
 

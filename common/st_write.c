@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include "st.h"
+#include "fsio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -145,25 +146,10 @@ static void build_header(st_buf *b, const st_out *t, size_t n, const size_t *num
         buf_add(b, " ", 1);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int write_tensor(int fd, const float *x, size_t n, st_dtype dtype)
 {
     if (dtype == ST_F32)
-        return write_all(fd, x, n * sizeof(float));
+        return fsio_write_all(fd, x, n * sizeof(float));
     unsigned char chunk[1 << 16];
     size_t per = sizeof chunk / 2;
     for (size_t i = 0; i < n; i += per) {
@@ -173,26 +159,10 @@ static int write_tensor(int fd, const float *x, size_t n, st_dtype dtype)
             chunk[2 * j] = (unsigned char)(h & 0xff);
             chunk[2 * j + 1] = (unsigned char)(h >> 8);
         }
-        if (write_all(fd, chunk, 2 * m) < 0)
+        if (fsio_write_all(fd, chunk, 2 * m) < 0)
             return -1;
     }
     return 0;
-}
-
-/* fsync of the directory holding path, so the rename itself is durable. */
-static void sync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else
-        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 /* Writes head, then the tensors' data, to a temporary file beside path,
@@ -209,7 +179,7 @@ static int write_atomic(const char *path, const st_buf *head, const st_out *t, s
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
         return err_set(e, "%s: cannot create a temporary file: %s", path, strerror(errno));
     int rc = 0;
-    int ok = fchmod(fd, 0644) == 0 && write_all(fd, head->p, head->len) == 0;
+    int ok = fchmod(fd, 0644) == 0 && fsio_write_all(fd, head->p, head->len) == 0;
     for (size_t i = 0; ok && i < n; i++)
         ok = write_tensor(fd, t[i].data, numel[i], dtype) == 0;
     if (!ok || fsync(fd) < 0)
@@ -221,7 +191,7 @@ static int write_atomic(const char *path, const st_buf *head, const st_out *t, s
     if (rc < 0)
         unlink(tmp);
     else
-        sync_parent(path);
+        fsio_sync_parent(path);
     return rc;
 }
 

@@ -55,7 +55,6 @@ static const struct option longopts[] = {
 };
 
 static const char help_text[] =
-    "usage: " USAGE "\n"
     "Judges every pair of systems on every prompt, in both orders, and prints win rates.\n"
     "  --model NAME          LLM judge (OpenAI-compatible chat completions)\n"
     "  --base-url URL        endpoint base (default " DEFAULT_BASE_URL ")\n"
@@ -223,10 +222,9 @@ int main(int argc, char **argv)
     int status = parse_args(&o, argc, argv);
     if (status != CLI_OK)
         return status;
-    if (o.c.help)
-        return fputs(help_text, stdout), cli_finish_stdout(&o.c, CLI_OK);
-    if (o.c.version)
-        return cli_print_version(&o.c);
+    status = cli_help_or_version(&o.c, help_text);
+    if (status >= 0)
+        return status;
     if (!o.model && o.nrewards == 0)
         return cli_usage_error(&o.c, "no judge: give --model and/or --by-reward");
     if (argc - optind < 2)

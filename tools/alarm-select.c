@@ -154,12 +154,8 @@ static int parse_args(options *o, cli_common *cli, int argc, char **argv)
         return CLI_USAGE;
     if (rc < 0)
         return cli_usage_error(cli, "%s", e.msg);
-    if (cli->help) {
-        printf("usage: %s\n\n%s", usage, help);
-        return cli_finish_stdout(cli, CLI_OK);
-    }
-    if (cli->version)
-        return cli_print_version(cli);
+    if ((rc = cli_help_or_version(cli, help)) >= 0)
+        return rc;
     if (o->max_given && !o->sel.auto_k)
         return cli_usage_error(cli, "--max-inconsistency needs --select auto");
     return -1;

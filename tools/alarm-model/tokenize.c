@@ -173,12 +173,8 @@ int model_cmd_tokenize(int argc, char **argv)
     int status = parse_options(&o, argc, argv);
     if (status != CLI_OK)
         return status;
-    if (o.cli.help) {
-        printf("usage: %s\n\n%s", usage, help);
-        return cli_finish_stdout(&o.cli, CLI_OK);
-    }
-    if (o.cli.version)
-        return cli_print_version(&o.cli);
+    if ((status = cli_help_or_version(&o.cli, help)) >= 0)
+        return status;
     bpe *t = NULL;
     bpe_out out = {0};
     alarm_err e;

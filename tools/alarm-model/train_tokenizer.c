@@ -230,12 +230,8 @@ int model_cmd_train_tokenizer(int argc, char **argv)
     int status = parse_options(&o, argc, argv);
     if (status != CLI_OK)
         return status;
-    if (o.cli.help) {
-        printf("usage: %s\n\n%s", usage, help);
-        return cli_finish_stdout(&o.cli, CLI_OK);
-    }
-    if (o.cli.version)
-        return cli_print_version(&o.cli);
+    if ((status = cli_help_or_version(&o.cli, help)) >= 0)
+        return status;
     if (!o.n_special)
         o.special[o.n_special++] = "<|endoftext|>";
     corpus c = {0};
