@@ -34,7 +34,7 @@ float tfm_lr_at(const tfm_adamw *o, int step)
 float tfm_grad_norm(const tfm_model *m)
 {
     double s = 0;
-#pragma omp parallel for reduction(+ : s)
+#pragma omp parallel for simd reduction(+ : s)
     for (size_t i = 0; i < m->nparams; i++)
         s += (double)m->grads[i] * m->grads[i];
     return (float)sqrt(s);
@@ -52,7 +52,8 @@ float tfm_clip_grad(tfm_model *m, float max_norm)
     return norm;
 }
 
-void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
+/* gscale multiplies the gradients on the fly: clipping costs no extra pass. */
+static void adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step, float gscale)
 {
     float b1 = o->beta1, b2 = o->beta2;
     float bc1 = 1.0f - powf(b1, (float)step), bc2s = sqrtf(1.0f - powf(b2, (float)step));
@@ -62,9 +63,9 @@ void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
         float decay = t->decay ? 1.0f - lr * o->weight_decay : 1.0f;
         float *p = m->params + t->offset, *g = m->grads + t->offset;
         float *mm = m->m + t->offset, *vv = m->v + t->offset;
-#pragma omp parallel for if (t->numel > 65536)
+#pragma omp parallel for simd if (t->numel > 65536)
         for (size_t i = 0; i < t->numel; i++) {
-            float gi = g[i];
+            float gi = g[i] * gscale;
             mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
             vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
             float denom = sqrtf(vv[i]) / bc2s + o->eps;
@@ -73,9 +74,16 @@ void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
     }
 }
 
+void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
+{
+    adamw_update(m, o, lr, step, 1.0f);
+}
+
 float tfm_optim_step(tfm_model *m, const tfm_adamw *o, int step)
 {
-    float norm = o->grad_clip > 0 ? tfm_clip_grad(m, o->grad_clip) : tfm_grad_norm(m);
-    tfm_adamw_update(m, o, tfm_lr_at(o, step), step + 1);
+    float norm = tfm_grad_norm(m), k = 1.0f;
+    if (o->grad_clip > 0 && o->grad_clip / (norm + 1e-6f) < 1.0f)
+        k = o->grad_clip / (norm + 1e-6f);
+    adamw_update(m, o, tfm_lr_at(o, step), step + 1, k);
     return norm;
 }

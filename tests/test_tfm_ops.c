@@ -184,9 +184,10 @@ static void attention_grad(void **state)
 {
     (void)state;
     uint64_t rng = 5;
-    int nkv[] = {4, 2, 1};
-    for (int k = 0; k < 3; k++) {
-        at_ctx c = {.B = 2, .T = 6, .NH = 4, .NKV = nkv[k], .HS = 4};
+    /* GQA groups of 1, 2, 4 heads; and a length past one row block (64) */
+    int nkv[] = {4, 2, 1, 1}, len[] = {6, 6, 6, 70};
+    for (int k = 0; k < 4; k++) {
+        at_ctx c = {.B = 2, .T = len[k], .NH = 4, .NKV = nkv[k], .HS = 4};
         size_t nq = (size_t)c.B * c.T * (c.NH + 2 * c.NKV) * c.HS;
         size_t no = (size_t)c.B * c.T * c.NH * c.HS, na = (size_t)c.B * c.NH * c.T * c.T;
         c.out = fa(no), c.att = fa(na), c.qkv = fa(nq), c.r = fa(no);
@@ -194,11 +195,12 @@ static void attention_grad(void **state)
         fd_fill(c.qkv, nq, -2, 2, &rng);
         fd_fill(c.r, no, -1, 1, &rng);
         at_loss(&c);
-        for (int t = 0; t < c.T; t++) { /* rows of probabilities sum to one */
+        for (int t = 0; t < c.T; t++) { /* causal rows of probabilities summing to one */
             double s = 0;
             for (int t2 = 0; t2 < c.T; t2++)
                 s += c.att[t * c.T + t2];
             assert_true(fabs(s - 1) < 1e-5);
+            assert_true(t + 1 == c.T || c.att[t * c.T + t + 1] == 0.0f);
         }
         tfm_attention_backward(dq, datt, c.r, c.qkv, c.att, c.B, c.T, c.NH, c.NKV, c.HS);
         fd_check("attention", c.qkv, nq, dq, at_loss, &c, 200, &rng, H, ATOL, RTOL);
