@@ -5,6 +5,7 @@
 #include "tfm_config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,7 @@ int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(e, "%s: cannot open", path);
+        return err_set(e, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -270,17 +271,15 @@ int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
     return rc ? err_prefix(e, "%s", dir) : 0;
 }
 
-static const char *arch_class(const tfm_config *c)
+void tfm_config_class(const tfm_config *c, char *buf, size_t n)
 {
-    static char buf[64];
     const char *fam = c->arch == TFM_GPT2 ? "GPT2" : !strcmp(c->model_type, "qwen2") ? "Qwen2"
                       : !strcmp(c->model_type, "mistral") ? "Mistral" : "Llama";
     const char *kind = c->cls == TFM_CLS_SCORE   ? "ForSequenceClassification"
                        : c->cls == TFM_CLS_TOKEN ? "ForTokenClassification"
                        : c->arch == TFM_GPT2     ? "LMHeadModel"
                                                  : "ForCausalLM";
-    snprintf(buf, sizeof buf, "%s%s", fam, kind);
-    return buf;
+    snprintf(buf, n, "%s%s", fam, kind);
 }
 
 static void add_id(cJSON *o, const char *name, int id)
@@ -291,8 +290,10 @@ static void add_id(cJSON *o, const char *name, int id)
 
 char *tfm_config_to_json(const tfm_config *c)
 {
+    char cls[64];
+    tfm_config_class(c, cls, sizeof cls);
     cJSON *o = cJSON_CreateObject(), *archs = cJSON_AddArrayToObject(o, "architectures");
-    cJSON_AddItemToArray(archs, cJSON_CreateString(arch_class(c)));
+    cJSON_AddItemToArray(archs, cJSON_CreateString(cls));
     cJSON_AddStringToObject(o, "model_type", c->model_type);
     cJSON_AddNumberToObject(o, "vocab_size", c->V);
     if (c->arch == TFM_GPT2) {

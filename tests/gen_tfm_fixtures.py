@@ -316,12 +316,81 @@ def make_adamw(name, c, p0, x, targets):
     write_safetensors(os.path.join(OUT, name, "adamw.safetensors"), out)
 
 
+# Checkpoints with a real tokenizer for `alarm-model logprobs` (tests/alarm-model-runtime.bats):
+# the project's trained test tokenizer (599 tokens), as is (GPT-2, no BOS) and with a
+# TemplateProcessing post-processor that puts <|endoftext|> first (Llama, BOS).
+# Their expected log-probs come from the token ids in NAME/tokens.jsonl (written once by
+# `alarm-model logprobs`; the tokenizer's own parity is tested elsewhere): torch computes
+# log_softmax of the logits at each response position for those ids.
+TOKENIZER_SRC = os.path.join(os.path.dirname(OUT), "tokenizer", "trained", "tokenizer.json")
+LM_TOK = {
+    "lm_gpt2_tok": (variant(BASE_GPT2, "GPT2LMHeadModel", vocab_size=600, n_positions=64, n_ctx=64,
+                            eos_token_id=0, bos_token_id=0), False),
+    "lm_llama_bos": (variant(BASE_LLAMA, "LlamaForCausalLM", vocab_size=600,
+                             max_position_embeddings=64, eos_token_id=0, bos_token_id=0), True),
+}
+
+
+def make_lm_tok(name, c, bos):
+    gpt2 = c["model_type"] == "gpt2"
+    p = gpt2_params(c) if gpt2 else llama_params(c)
+    if not c["tie_word_embeddings"]:
+        p["lm_head.weight"] = rnd(c["vocab_size"], c["n_embd"] if gpt2 else c["hidden_size"])
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), p)
+    with open(TOKENIZER_SRC) as f:
+        tok = json.load(f)
+    if bos:
+        tok["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [0],
+                                                 "tokens": ["<|endoftext|>"]}}}
+    with open(os.path.join(d, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    toks = os.path.join(d, "tokens.jsonl")
+    if not os.path.exists(toks):
+        return
+    out = []
+    with open(toks) as f:
+        for line in f:
+            r = json.loads(line)
+            ids = r["prompt_tokens"] + r["response_tokens"]
+            n, np_ = len(ids), len(r["prompt_tokens"])
+            x = torch.tensor([ids])
+            global B, T
+            B, T = 1, n
+            h = gpt2_forward(p, c, x) if gpt2 else llama_forward(p, c, x)
+            w = p["lm_head.weight"] if "lm_head.weight" in p else \
+                p["transformer.wte.weight" if gpt2 else "model.embed_tokens.weight"]
+            lp = torch.log_softmax(h @ w.t(), -1)[0]
+            out.append({"logprobs": [lp[np_ - 1 + i, t].item() for i, t in enumerate(r["response_tokens"])]})
+    B, T = 2, 8
+    with open(os.path.join(d, "expected_logprobs.jsonl"), "w") as f:
+        for r in out:
+            f.write(json.dumps(r) + "\n")
+
+
 def main():
     torch.manual_seed(1234)
     for name, (c, head) in VARIANTS.items():
         p, x, targets = make(name, c, head)
         if name == "llama_gqa_untied":
             make_adamw(name, c, p, x, targets)
+        print("wrote", name)
+    if not os.path.exists(TOKENIZER_SRC):
+        print("skipped", ", ".join(LM_TOK), "(no", TOKENIZER_SRC + ")")
+        return
+    torch.manual_seed(99)
+    for name, (c, bos) in LM_TOK.items():
+        make_lm_tok(name, c, bos)
         print("wrote", name)
 
 
