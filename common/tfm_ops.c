@@ -44,24 +44,39 @@ void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
         return;
     }
     int nt = omp_get_max_threads();
-    double work = (double)M * N * K;
-    if (nt > 1 && work > 4e5 && M >= 32) {
-#pragma omp parallel num_threads(nt)
-        {
-            int id = omp_get_thread_num(), n = omp_get_num_threads();
-            int chunk = ((M + n - 1) / n + 7) & ~7;
-            int m0 = id * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
-            if (m0 < m1) {
-                const float *a = ta ? A + m0 : A + (size_t)m0 * lda;
-                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                            tb ? CblasTrans : CblasNoTrans, m1 - m0, N, K, alpha, a, lda, B,
-                            ldb, beta, C + (size_t)m0 * ldc, ldc);
-            }
-        }
+    if (nt == 1 || (double)M * N * K < 4e5) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    /* Split the longer side of C: each thread packs only its share of the
+     * operand on that side (splitting rows when a weight matrix is on the
+     * column side would have every thread pack all of it). */
+    int split_n = N > M;
+    int len = split_n ? N : M;
+#pragma omp parallel num_threads(nt)
+    {
+        int id = omp_get_thread_num(), n = omp_get_num_threads();
+        int chunk = ((len + n - 1) / n + 15) & ~15;
+        int i0 = id * chunk, i1 = i0 + chunk < len ? i0 + chunk : len;
+        if (i0 < i1) {
+            const float *a = A, *b = B;
+            float *c = C;
+            int m = M, nn = N;
+            if (split_n) {
+                b = tb ? B + (size_t)i0 * ldb : B + i0;
+                c = C + i0;
+                nn = i1 - i0;
+            } else {
+                a = ta ? A + i0 : A + (size_t)i0 * lda;
+                c = C + (size_t)i0 * ldc;
+                m = i1 - i0;
+            }
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, m, nn, K, alpha, a, lda, b, ldb, beta, c,
+                        ldc);
+        }
+    }
 }
 
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
