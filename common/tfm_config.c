@@ -99,7 +99,7 @@ static int parse_gpt2(tfm_config *c, const cJSON *o, alarm_err *e)
         return err_set(e, "config.json: n_embd %d is not a multiple of n_head %d", c->C, c->NH);
     c->NKV = c->NH;
     c->HS = c->C / c->NH;
-    c->eps = (float)eps;
+    c->eps = eps;
     c->qkv_bias = 1;
     return 0;
 }
@@ -168,7 +168,7 @@ static int parse_llama(tfm_config *c, const cJSON *o, alarm_err *e)
         return err_set(e, "config.json: head size %d must be even for RoPE", c->HS);
     if (!strcmp(c->model_type, "qwen2"))
         c->qkv_bias = 1; /* Qwen2 always has q/k/v biases and no attention_bias field */
-    c->eps = (float)eps;
+    c->eps = eps;
     return 0;
 }
 
@@ -363,7 +363,7 @@ void tfm_config_init(tfm_config *c, tfm_arch arch, int V, int C, int L, int NH, 
     c->HS = C / NH;
     c->FF = FF ? FF : 4 * C;
     c->maxT = maxT;
-    c->eps = arch == TFM_GPT2 ? 1e-5f : 1e-6f;
+    c->eps = arch == TFM_GPT2 ? 1e-5 : 1e-6;
     c->tied = arch == TFM_GPT2;
     c->qkv_bias = arch == TFM_GPT2;
     c->rope_theta = 10000;

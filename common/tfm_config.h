@@ -28,7 +28,7 @@ typedef struct {
     int HS;                /* head size */
     int FF;                /* MLP inner size */
     int maxT;              /* max positions */
-    float eps;             /* norm epsilon */
+    double eps;            /* norm epsilon (as written, so it round-trips) */
     int tied;              /* LM head shares the token embedding */
     int qkv_bias;          /* q/k/v projections have biases (GPT-2, Qwen2) */
     /* RoPE (Llama family) */

@@ -7,6 +7,10 @@ each architecture computes on a fixed batch: head outputs, the loss and the
 gradient of every parameter. Uses only torch (Debian's python3-torch), so run
 it with /usr/bin/python3:  /usr/bin/python3 tests/gen_tfm_fixtures.py
 Output: tests/fixtures/tfm/NAME/{config.json, model.safetensors, expected.safetensors}
+
+  /usr/bin/python3 tests/gen_tfm_fixtures.py --check-saved SAVED_DIR tests/fixtures/tfm/NAME
+loads a checkpoint the C runtime wrote (tfm_save of fixture NAME) by its
+transformers names and checks that PyTorch reproduces the fixture's outputs.
 """
 import json
 import math
@@ -32,6 +36,55 @@ def write_safetensors(path, tensors):
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def read_safetensors(path):
+    """F32/BF16/F16 tensors of one safetensors file, as float32 torch tensors."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    types = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        raw = bytearray(blob[8 + n + b:8 + n + e])
+        x = torch.frombuffer(raw, dtype=types[t["dtype"]]) if e > b else torch.zeros(0)
+        out[name] = x.to(torch.float32).reshape(t["shape"])
+    return out
+
+
+def check_saved(saved, fixture):
+    """Loads a checkpoint the C runtime saved (tfm_save) the way transformers
+    would, by name, and checks the PyTorch twin reproduces the fixture's outputs."""
+    global B, T
+    with open(os.path.join(saved, "config.json")) as f:
+        c = json.load(f)
+    p = read_safetensors(os.path.join(saved, "model.safetensors"))
+    exp = read_safetensors(os.path.join(fixture, "expected.safetensors"))
+    x = exp["tokens"].long()
+    B, T = x.shape
+    gpt2 = c["model_type"] == "gpt2"
+    h = gpt2_forward(p, c, x) if gpt2 else llama_forward(p, c, x)
+    worst = 0.0
+    if "logits" in exp:
+        w = p.get("lm_head.weight", p["transformer.wte.weight" if gpt2 else "model.embed_tokens.weight"])
+        worst = max(worst, (h @ w.t() - exp["logits"]).abs().max().item())
+    if "v_head.summary.weight" in p:
+        v = (h @ p["v_head.summary.weight"].t()).squeeze(-1) + p["v_head.summary.bias"]
+        worst = max(worst, (v - exp["values"]).abs().max().item())
+    if "cls" in exp:
+        name = "score" if "score.weight" in p else "classifier"
+        cls = h @ p[name + ".weight"].t()
+        if name + ".bias" in p:
+            cls = cls + p[name + ".bias"]
+        if cls.shape != exp["cls"].shape:  # sequence score: the last real token
+            cls = cls[torch.arange(B), exp["lens"].long() - 1]
+        worst = max(worst, (cls - exp["cls"]).abs().max().item())
+    print("%s: largest difference %.3g" % (saved, worst))
+    return worst < 1e-4
 
 
 def rnd(*shape, std=0.2):
@@ -395,4 +448,7 @@ def main():
 
 
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 4 and sys.argv[1] == "--check-saved":
+        sys.exit(0 if check_saved(sys.argv[2], sys.argv[3]) else 1)
     main()
