@@ -9,12 +9,12 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := sqlite3 libcjson libcurl openblas libpcre2-8
-CPPFLAGS += -Icommon -DALARM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
+PKGS    := sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc
+override CPPFLAGS += -Icommon -DALARM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP $(EXTRA_CFLAGS)
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
-LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
+override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -MMD -MP $(EXTRA_CFLAGS)
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+override LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard common/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/alarm-*.c))
@@ -107,7 +107,8 @@ demo: tools
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
-            libopenblas-dev libpcre2-dev libcmocka-dev bats jq sqlite3 clang libclang-rt-14-dev
+            libopenblas-dev libpcre2-dev libicu-dev libcmocka-dev bats jq sqlite3 groff-base \
+            clang libclang-rt-14-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)

@@ -138,6 +138,11 @@ static void adamw_matches_torch(void **state)
 static void step_does_not_fault(void **state)
 {
     (void)state;
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan's shadow memory and quarantine fault in pages of their own; the
+     * claim is about our allocations and is checked in the normal build. */
+    skip();
+#endif
     tfm_model m;
     tst_file *ex;
     int *tok, *lens, *tg;

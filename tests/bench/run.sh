@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: runs each part's benchmark script in turn.
+# `make bench`: every benchmark, one script each. Not a test: prints figures
+# measured on this machine, with the commands that reproduce them.
 set -euo pipefail
 cd "$(dirname "$0")"
-./model.sh "$@"
+./select.sh
+./judge.sh
+./model.sh

@@ -1,0 +1,170 @@
+/* db: opening, migrating and writing the SQLite store (see db.h). */
+#include "db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const char *const db_migrations[];
+extern const size_t db_migration_count;
+
+int db_schema_version(void) { return (int)db_migration_count; }
+
+static int fail(db_store *db, alarm_err *e, const char *what)
+{
+    return err_set(e, "%s: %s: %s", db->path, what, db->h ? sqlite3_errmsg(db->h) : "no handle");
+}
+
+int db_exec(db_store *db, const char *sql, alarm_err *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(e, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->h));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int db_prepare(db_store *db, sqlite3_stmt **st, const char *sql, alarm_err *e)
+{
+    if (sqlite3_prepare_v2(db->h, sql, -1, st, NULL) != SQLITE_OK)
+        return fail(db, e, "preparing a statement");
+    return 0;
+}
+
+int db_step_done(db_store *db, sqlite3_stmt *st, alarm_err *e)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fail(db, e, "writing");
+    return 0;
+}
+
+static int user_version(db_store *db, int *v, alarm_err *e)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, &st, "PRAGMA user_version", e) < 0)
+        return -1;
+    int rc = sqlite3_step(st);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, e, "reading the schema version");
+}
+
+/* Runs every migration the store lacks, each in its own transaction. */
+static int migrate(db_store *db, alarm_err *e)
+{
+    int v;
+    if (db_begin(db, e) < 0)
+        return -1;
+    if (user_version(db, &v, e) < 0)
+        goto fail;
+    if (v > db_schema_version()) {
+        err_set(e, "%s: store has schema version %d, newer than this alarm's %d", db->path, v,
+                db_schema_version());
+        goto fail;
+    }
+    for (; v < db_schema_version(); v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
+        if (db_exec(db, db_migrations[v], e) < 0 || db_exec(db, pragma, e) < 0)
+            goto fail;
+    }
+    return db_commit(db, e);
+fail:
+    db_rollback(db);
+    return -1;
+}
+
+int db_open(db_store *db, const char *path, alarm_err *e)
+{
+    memset(db, 0, sizeof *db);
+    db->path = path;
+    if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        fail(db, e, "cannot open store");
+        db_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db->h, 30000);
+    if (db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                    "PRAGMA foreign_keys = ON;", e) < 0 ||
+        migrate(db, e) < 0) {
+        db_close(db);
+        return -1;
+    }
+    return 0;
+}
+
+void db_close(db_store *db)
+{
+    if (db->h)
+        sqlite3_close(db->h);
+    db->h = NULL;
+}
+
+int db_begin(db_store *db, alarm_err *e)
+{
+    if (db_exec(db, "BEGIN IMMEDIATE", e) < 0)
+        return -1;
+    db->in_tx = 1;
+    return 0;
+}
+
+int db_commit(db_store *db, alarm_err *e)
+{
+    if (db_exec(db, "COMMIT", e) < 0)
+        return -1;
+    db->in_tx = 0;
+    return 0;
+}
+
+void db_rollback(db_store *db)
+{
+    if (db->h && !sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db->in_tx = 0;
+}
+
+int db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+int db_run_start(db_store *db, const char *tool, const char *argv_json, int64_t *run_id,
+                 alarm_err *e)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, &st,
+                   "INSERT INTO runs (tool, version, argv, started_at, status) VALUES "
+                   "(?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'running')",
+                   e) < 0)
+        return -1;
+    db_bind_text(st, 1, tool);
+    db_bind_text(st, 2, ALARM_VERSION);
+    db_bind_text(st, 3, argv_json ? argv_json : "[]");
+    int rc = db_step_done(db, st, e);
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
+    *run_id = sqlite3_last_insert_rowid(db->h);
+    return 0;
+}
+
+int db_run_finish(db_store *db, int64_t run_id, const char *status, const char *message,
+                  alarm_err *e)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, &st,
+                   "UPDATE runs SET status = ?, message = ?, "
+                   "ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                   e) < 0)
+        return -1;
+    db_bind_text(st, 1, status);
+    db_bind_text(st, 2, message);
+    sqlite3_bind_int64(st, 3, run_id);
+    int rc = db_step_done(db, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}

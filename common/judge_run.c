@@ -1,0 +1,289 @@
+/* judge_run: the judging loops (see judge_run.h). An LLM run first settles
+ * what needs no request (identical responses, cached answers), then sends
+ * the rest through one http pool; every answer is cached and recorded as it
+ * arrives, and the store commits on each tick, so a killed run loses at most
+ * the requests in flight. Verdicts are combined per pair only at the end. */
+#include "judge_run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonl.h"
+
+typedef struct {
+    size_t i, j, p; /* systems i < j, prompt p */
+    int ord;        /* 0: i shown as Output (a); 1: j shown as Output (a) */
+    char *body;
+    char key[65];
+    int verdict;
+    long next_same; /* the next task asking exactly the same, or -1 */
+} llm_task;
+
+typedef struct {
+    const judge_set *set;
+    const judge_llm_cfg *cfg;
+    judge_tally *t;
+    judge_progress *st;
+    llm_task *tasks;
+    http_pool *pool;
+    size_t *keys;   /* open-addressing table of queued tasks by key (index + 1) */
+    size_t nkeys;   /* its size, a power of two */
+    double t0;
+} llm_run;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int emit(FILE *out, judge_store *store, const judge_rec *r, alarm_err *e)
+{
+    if (out) {
+        cJSON *o = judge_rec_json(r);
+        if (!o)
+            return err_set(e, "out of memory");
+        int rc = jsonl_write(out, o, e);
+        cJSON_Delete(o);
+        if (rc < 0)
+            return -1;
+    }
+    return store ? judge_store_judgment(store, r, e) : 0;
+}
+
+/* A position verdict (which Output the judge named) as a system verdict. */
+static int system_verdict(int pos, int ord)
+{
+    if (ord == 0 || (pos != JV_A && pos != JV_B))
+        return pos;
+    return pos == JV_A ? JV_B : JV_A;
+}
+
+static int record(llm_run *run, llm_task *k, int cached, double latency_ms, const char *error,
+                  alarm_err *e)
+{
+    const judge_set *set = run->set;
+    judge_rec r = {0};
+    r.prompt_id = judge_set_get(set, 0, k->p)->prompt_id;
+    r.a = set->sys[k->i].name;
+    r.b = set->sys[k->j].name;
+    r.order = k->ord ? "ba" : "ab";
+    r.judge = run->cfg->model;
+    r.verdict = k->verdict;
+    r.cached = cached;
+    r.latency_ms = latency_ms;
+    r.error = error;
+    r.cache_key = k->body || cached ? k->key : NULL;
+    if (k->verdict == JV_FAILED)
+        run->st->failed++;
+    else if (k->verdict == JV_UNPARSEABLE)
+        run->st->unparseable++;
+    run->st->done++;
+    return emit(run->cfg->out, run->cfg->store, &r, e);
+}
+
+static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
+{
+    llm_run *run = user;
+    llm_task *k = &run->tasks[tag];
+    const judge_llm_cfg *cfg = run->cfg;
+    char why[1200];
+    const char *error = NULL;
+    int pos;
+    if (!res->ok) {
+        snprintf(why, sizeof why, "%s after %d attempt%s", res->error, res->attempts,
+                 res->attempts == 1 ? "" : "s");
+        error = why;
+        k->verdict = JV_FAILED;
+    } else if (judge_parse_response(res->body, &pos, e) < 0) {
+        snprintf(why, sizeof why, "malformed answer: %s", e->msg);
+        error = why;
+        k->verdict = JV_FAILED;
+    } else {
+        k->verdict = system_verdict(pos, k->ord);
+        if (cfg->store && judge_store_put(cfg->store, k->key, cfg->endpoint, cfg->model, k->body,
+                                          res->body, res->latency_ms, e) < 0)
+            return -1;
+    }
+    int rc = record(run, k, 0, res->latency_ms, error, e);
+    /* Tasks that asked the very same question share this answer. */
+    for (long f = k->next_same; rc == 0 && f >= 0; f = run->tasks[f].next_same) {
+        llm_task *same = &run->tasks[f];
+        same->verdict = error ? JV_FAILED : system_verdict(pos, same->ord);
+        run->st->shared++;
+        rc = record(run, same, 0, -1, error, e);
+    }
+    free(k->body); /* the pool is done with it */
+    k->body = NULL;
+    return rc;
+}
+
+/* Returns the queued task with k's key, or NULL after entering k as queued. */
+static llm_task *queued_same(llm_run *run, llm_task *k)
+{
+    size_t h = strtoull(k->key + 48, NULL, 16) & (run->nkeys - 1);
+    for (;; h = (h + 1) & (run->nkeys - 1)) {
+        if (!run->keys[h]) {
+            run->keys[h] = (size_t)(k - run->tasks) + 1;
+            return NULL;
+        }
+        llm_task *q = &run->tasks[run->keys[h] - 1];
+        if (strcmp(q->key, k->key) == 0)
+            return q;
+    }
+}
+
+static void report(llm_run *run)
+{
+    judge_progress *st = run->st;
+    if (run->pool) {
+        const http_stats *h = http_pool_stats(run->pool);
+        st->sent = h->sent;
+        st->retries = h->retries;
+        st->failed_requests = h->failed;
+    }
+    st->elapsed_s = now_s() - run->t0;
+    if (run->cfg->progress)
+        run->cfg->progress(run->cfg->progress_user, st);
+}
+
+static int on_tick(void *user, alarm_err *e)
+{
+    llm_run *run = user;
+    if (run->cfg->out && fflush(run->cfg->out) != 0)
+        return err_set(e, "error writing judgments: %m");
+    if (run->cfg->store && judge_store_flush(run->cfg->store, e) < 0)
+        return -1;
+    report(run);
+    return 0;
+}
+
+/* Settles task k without a request when it can: identical responses, or an
+ * answer in the cache. Otherwise queues it. */
+static int prepare(llm_run *run, llm_task *k, alarm_err *e)
+{
+    const judge_set *set = run->set;
+    const judge_resp *ri = judge_set_get(set, k->i, k->p), *rj = judge_set_get(set, k->j, k->p);
+    if (strcmp(ri->response, rj->response) == 0) {
+        k->verdict = JV_TIE;
+        run->st->identical++;
+        return record(run, k, 0, -1, NULL, e);
+    }
+    const judge_resp *first = k->ord ? rj : ri, *second = k->ord ? ri : rj;
+    const char *instruction = judge_set_get(set, 0, k->p)->prompt;
+    k->body = judge_request_body(run->cfg->model, run->cfg->tmpl, run->cfg->use_tool,
+                                 instruction, first->response, second->response, e);
+    if (!k->body)
+        return -1;
+    judge_cache_key(run->cfg->endpoint, k->body, k->key);
+    char *cached = NULL;
+    int pos, hit = 0;
+    if (run->cfg->store) {
+        hit = judge_store_get(run->cfg->store, k->key, &cached, e);
+        if (hit < 0)
+            return -1;
+        /* A cached body that no longer parses is asked again, not trusted. */
+        if (hit && judge_parse_response(cached, &pos, e) < 0)
+            hit = 0;
+        free(cached);
+    }
+    if (hit) {
+        k->verdict = system_verdict(pos, k->ord);
+        run->st->cached++;
+        int rc = record(run, k, 1, -1, NULL, e);
+        free(k->body);
+        k->body = NULL;
+        return rc;
+    }
+    llm_task *same = queued_same(run, k);
+    if (same) {
+        k->next_same = same->next_same;
+        same->next_same = k - run->tasks;
+        free(k->body);
+        k->body = NULL;
+        return 0;
+    }
+    /* About four bytes a token, plus a short answer. */
+    double tokens = (double)strlen(k->body) / 4.0 + 16.0;
+    return http_pool_add(run->pool, (size_t)(k - run->tasks), k->body, strlen(k->body), tokens, e);
+}
+
+int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t,
+                  judge_progress *st, alarm_err *e)
+{
+    memset(st, 0, sizeof *st);
+    llm_run run = {.set = set, .cfg = cfg, .t = t, .st = st, .t0 = now_s()};
+    size_t npairs = set->nsys * (set->nsys - 1) / 2, n = npairs * set->nprompts * 2;
+    run.tasks = calloc(n ? n : 1, sizeof *run.tasks);
+    for (run.nkeys = 16; run.nkeys < 2 * n; run.nkeys *= 2)
+        ;
+    run.keys = calloc(run.nkeys, sizeof *run.keys);
+    if (!run.tasks || !run.keys) {
+        free(run.tasks);
+        free(run.keys);
+        return err_set(e, "out of memory");
+    }
+    int rc = http_pool_new(&run.pool, &cfg->http, e);
+    st->total = (long)n;
+    size_t k = 0;
+    for (size_t i = 0; rc == 0 && i < set->nsys; i++)
+        for (size_t j = i + 1; rc == 0 && j < set->nsys; j++)
+            for (size_t p = 0; rc == 0 && p < set->nprompts; p++)
+                for (int ord = 0; rc == 0 && ord < 2; ord++) {
+                    llm_task *tk = &run.tasks[k++];
+                    tk->i = i, tk->j = j, tk->p = p, tk->ord = ord;
+                    tk->next_same = -1;
+                    rc = prepare(&run, tk, e);
+                }
+    if (rc == 0 && on_tick(&run, e) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = http_pool_run(run.pool, on_done, on_tick, &run, e);
+    if (rc == 0) {
+        report(&run);
+        for (size_t x = 0; x < n; x += 2) {
+            llm_task *ab = &run.tasks[x], *ba = &run.tasks[x + 1];
+            judge_tally_add(t, ab->i, ab->j, judge_combine(ab->verdict, ba->verdict));
+        }
+        t->failed = st->failed;
+        t->unparseable = st->unparseable;
+    }
+    for (size_t x = 0; x < n; x++)
+        free(run.tasks[x].body);
+    free(run.tasks);
+    free(run.keys);
+    http_pool_free(run.pool);
+    return rc;
+}
+
+int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_store *store,
+                     judge_tally *t, alarm_err *e)
+{
+    int lower = spec[0] == '-';
+    int k = judge_set_reward(set, spec + lower);
+    if (k < 0)
+        return err_set(e, "reward \"%s\" was not loaded", spec + lower);
+    int h = (int)set->nrewards - 1;
+    for (size_t i = 0; i < set->nsys; i++)
+        for (size_t j = i + 1; j < set->nsys; j++)
+            for (size_t p = 0; p < set->nprompts; p++) {
+                const judge_resp *ri = judge_set_get(set, i, p), *rj = judge_set_get(set, j, p);
+                double va = ri->values[k], vb = rj->values[k];
+                judge_rec r = {.prompt_id = ri->prompt_id, .a = set->sys[i].name,
+                               .b = set->sys[j].name, .order = "ab", .judge = t->name,
+                               .verdict = judge_reward_verdict(va, vb, lower), .cached = 0,
+                               .latency_ms = -1, .has_values = 1, .value_a = va, .value_b = vb};
+                judge_tally_add(t, i, j, r.verdict);
+                double hi = ri->values[h], hj = rj->values[h];
+                if (isnan(hi) || isnan(hj))
+                    t->no_holistic[i * set->nsys + j] = 1;
+                else
+                    judge_consist_add(&t->consist[i * set->nsys + j], hi, hj, va, vb, lower);
+                if (emit(out, store, &r, e) < 0)
+                    return -1;
+            }
+    return 0;
+}

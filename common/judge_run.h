@@ -1,0 +1,52 @@
+/* judge_run: judging every pair of systems on every prompt, by an LLM (both
+ * orders, through http and the cache) or by a reward. Judgment records go to
+ * `out` (JSONL, as they are decided) and to the store; counts go to a tally.
+ * Identical responses are a tie without a request, and a question asked
+ * twice in one run (two systems with the same response) is sent once. */
+#ifndef ALARM_JUDGE_RUN_H
+#define ALARM_JUDGE_RUN_H
+
+#include <stdio.h>
+
+#include "http.h"
+#include "judge_store.h"
+#include "judge_sys.h"
+#include "judge_table.h"
+#include "judge_tmpl.h"
+
+typedef struct {
+    long total;        /* single-order judgments of the run */
+    long done;
+    long cached;       /* answered from the cache */
+    long identical;    /* ties without a request */
+    long shared;       /* answered by a request another pair asked too */
+    long sent, retries;/* HTTP attempts, and how many of them were retries */
+    long failed;       /* judgments whose request failed for good */
+    long failed_requests; /* HTTP requests that failed for good */
+    long unparseable;
+    double elapsed_s;
+} judge_progress;
+
+typedef struct {
+    const char *endpoint;   /* the full chat-completions URL */
+    const char *model;
+    const judge_tmpl *tmpl;
+    int use_tool;
+    http_opts http;         /* url and auth_header set by the caller */
+    FILE *out;              /* judgments as JSONL, or NULL */
+    judge_store *store;     /* cache and judgments, or NULL */
+    /* Called about every 200 ms and at the end; may be NULL. */
+    void (*progress)(void *user, const judge_progress *p);
+    void *progress_user;
+} judge_llm_cfg;
+
+/* `t` must have been initialised for set->nsys systems. */
+int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t,
+                  judge_progress *stats, alarm_err *e);
+
+/* Judges by reward `spec` ("NAME", or "-NAME" when lower is better), which
+ * must be one of set->rewards; the holistic reward is set's last one. */
+int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_store *store,
+                     judge_tally *t, alarm_err *e);
+
+#endif

@@ -1,0 +1,329 @@
+#!/usr/bin/env bats
+# alarm-judge against the scripted chat server on 127.0.0.1 (started and
+# stopped here): scripted verdicts, both orders, faults, kill -9 and resume,
+# the API key's secrecy, and judging by reward with hand-computed results.
+#
+# Fixtures (tests/fixtures/judge): systems hier, hol, asp on prompts p1..p6.
+# The server prefers the response with the higher q=N and answers
+# "Output (a)" on equal q (so the two orders split into a tie):
+#   q:        p1 p2 p3 p4 p5 p6
+#   hier       5  4  2  3  3  6     (p5: the same text as hol's)
+#   hol        3  4  5  1  3  2
+#   asp        1  2  2  4  4  3
+# hier-hol 3-1-2 (75), hier-asp 3-2-1 (60), hol-asp 3-3-0 (50);
+# 3 pairs x 6 prompts x 2 orders = 36 judgments and 32 requests: p5 hier/hol
+# is identical (a tie without a request), and so hier-asp p5 and hol-asp p5
+# ask the same two questions, each sent once.
+
+FIX="$BATS_TEST_DIRNAME/fixtures/judge"
+SERVER="$BATS_TEST_DIRNAME/servers/chat_server.py"
+SYSTEMS=(hier="$FIX/hier.jsonl" hol="$FIX/hol.jsonl" asp="$FIX/asp.jsonl")
+
+setup() {
+    T="$BATS_TEST_TMPDIR"
+    SERVER_PID=
+    unset OPENAI_API_KEY
+}
+
+teardown() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
+    true
+}
+
+# start_server [server options]: sets PORT, URL and SERVER_PID; log in $T/log.
+start_server() {
+    : >"$T/port"
+    /usr/bin/python3 "$SERVER" --log "$T/log" --max-seconds 60 "$@" >"$T/port" 3>&- &
+    SERVER_PID=$!
+    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+    PORT=$(cat "$T/port")
+    URL="http://127.0.0.1:$PORT/v1"
+    [ -n "$PORT" ]
+}
+
+requests() { if [ -f "$T/log" ]; then wc -l <"$T/log"; else echo 0; fi; }
+
+# The user messages in the cache of $T/db, one JSON string a line, sorted.
+questions() {
+    sqlite3 "$T/db" "SELECT json_quote(json_extract(request, '\$.messages[1].content')) FROM judge_cache" | sort
+}
+
+judge() { alarm-judge --base-url "$URL" --model test-judge --backoff 0.01 "$@"; }
+
+cell() { # cell JSON JUDGE A B FIELD
+    jq -r --arg j "$2" --arg a "$3" --arg b "$4" --arg f "$5" '.judges[$j].matrix[$a][$b][$f]' <<<"$1"
+}
+
+# table JSON JUDGE: one line per ordered pair "A B win-lose-tie win_rate [inconsistency]",
+# then "average A B C".
+table() {
+    jq -r --arg j "$2" '.judges[$j] as $t | .systems as $s
+        | ($s[] as $a | $s[] as $b | select($a != $b) | $t.matrix[$a][$b]
+           | "\($a) \($b) \(.win)-\(.lose)-\(.tie) \(.win_rate)\(if .inconsistency then " \(.inconsistency)" else "" end)"),
+          "average \([$s[] as $a | $t.average[$a] | tostring] | join(" "))"' <<<"$1"
+}
+
+@test "scripted verdicts: win/tie/lose counts, win rates, both orders of every pair" {
+    start_server
+    run judge --format json --concurrency 4 --out "$T/j.jsonl" --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    diff - <(table "$s" test-judge) <<'END'
+hier hol 3-1-2 75
+hier asp 3-2-1 60
+hol hier 1-3-2 25
+hol asp 3-3-0 50
+asp hier 2-3-1 40
+asp hol 3-3-0 50
+average 67.5 37.5 45
+END
+    [ "$(jq .prompts <<<"$s")" = 6 ]
+    # 32 distinct requests, each sent once; every request at temperature 0.
+    [ "$(requests)" -eq 32 ]
+    [ "$(jq -c .user "$T/log" | sort -u | wc -l)" -eq 32 ]
+    [ "$(jq -s 'map(select(.temperature == 0 and .model == "test-judge")) | length' "$T/log")" -eq 32 ]
+    # Both orders for every pair and prompt, in the output and the store.
+    [ "$(wc -l <"$T/j.jsonl")" -eq 36 ]
+    [ "$(jq -r '[.a, .b, .prompt_id] | join(" ")' "$T/j.jsonl" | sort | uniq -c | awk '$1 == 2' | wc -l)" -eq 18 ]
+    [ "$(jq -s 'map(select(.order == "ba")) | length' "$T/j.jsonl")" -eq 18 ]
+    [ "$(sqlite3 "$T/db" "SELECT count(*) FROM judgments WHERE run_id = 1")" -eq 36 ]
+    [ "$(sqlite3 "$T/db" "SELECT count(*) FROM judge_cache")" -eq 32 ]
+    [ "$(sqlite3 "$T/db" "SELECT verdict FROM judgments WHERE prompt_id = 'p5' AND a = 'hier' AND b = 'hol' GROUP BY verdict")" = tie ]
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs")" = ok ]
+    # In order ba system b is shown first; a verdict names the system.
+    [ "$(jq -r 'select(.prompt_id == "p1" and .a == "hier" and .b == "hol") | .verdict' "$T/j.jsonl" | sort -u)" = a ]
+}
+
+@test "tool-call answers give the same summary as text answers" {
+    start_server
+    run judge --format json "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    text=$(grep -v '^alarm-judge:' <<<"$output")
+    run judge --format json --tool-call "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    tool=$(grep -v '^alarm-judge:' <<<"$output")
+    [ "$text" = "$tool" ]
+    [ "$(requests)" -eq 64 ]
+    [ "$(jq -s 'map(select(.tools)) | length' "$T/log")" -eq 32 ]
+}
+
+@test "markdown summary and a custom template" {
+    start_server
+    printf 'Judge strictly.\n---\nQ: {instruction}\n[1] {output_a}\n[2] {output_b}\nAnswer Output (a) or Output (b).\n' >"$T/tmpl"
+    run judge --template "$T/tmpl" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"## test-judge"* ]]
+    [[ "$output" == *"| hier | - | 75.00 (3-1-2) | 60.00 (3-2-1) | 67.50 |"* ]]
+    [ "$(jq -r .user "$T/log" | grep -c '^\[1\] ')" -eq 32 ]
+    printf 'no separator {output_a} {output_b}\n' >"$T/bad"
+    run judge --template "$T/bad" "${SYSTEMS[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"---"* ]]
+}
+
+@test "an answer naming neither output is unparseable and counts as a tie" {
+    start_server
+    sed 's/Answer of asp to p4. q=4/UNPARSEABLE q=4/' "$FIX/asp.jsonl" >"$T/asp.jsonl"
+    run judge --format json --out "$T/j.jsonl" hier="$FIX/hier.jsonl" hol="$FIX/hol.jsonl" asp="$T/asp.jsonl"
+    [ "$status" -eq 0 ]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    [ "$(cell "$s" test-judge hier asp win)-$(cell "$s" test-judge hier asp lose)-$(cell "$s" test-judge hier asp tie)" = 3-1-2 ]
+    [ "$(cell "$s" test-judge hol asp win)-$(cell "$s" test-judge hol asp lose)-$(cell "$s" test-judge hol asp tie)" = 3-2-1 ]
+    [ "$(jq '.judges["test-judge"].unparseable' <<<"$s")" -eq 4 ]
+    [ "$(jq -s 'map(select(.verdict == "unparseable")) | length' "$T/j.jsonl")" -eq 4 ]
+    [ "$(requests)" -eq 32 ]
+}
+
+@test "429 with Retry-After, 500s, timeouts and malformed bodies; a rerun retries only the failures" {
+    start_server --slow-ms 2000
+    # hier p1: first 429 (+4 requests); hol p3: always 500 (4 requests x 3
+    # attempts); asp p6: malformed body (not retried); asp p2: slow once (+4).
+    sed 's/q=5/FLAKY429 q=5/' "$FIX/hier.jsonl" | sed '/"p1"/!s/FLAKY429 //' >"$T/hier.jsonl"
+    sed '/"p3"/s/q=5/FAIL500 q=5/' "$FIX/hol.jsonl" >"$T/hol.jsonl"
+    sed -e '/"p6"/s/q=3/MALFORMED q=3/' -e '/"p2"/s/q=2/SLOWONCE q=2/' "$FIX/asp.jsonl" >"$T/asp.jsonl"
+    sys=(hier="$T/hier.jsonl" hol="$T/hol.jsonl" asp="$T/asp.jsonl")
+    run judge --format json --retries 2 --timeout 0.5 --concurrency 8 --db "$T/db" --out "$T/j.jsonl" "${sys[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"8 judgments failed for good"* ]]
+    [ "$(requests)" -eq $((32 + 4 + 8 + 4)) ]
+    [ "$(jq '[.status] | .[]' "$T/log" | grep -c 429)" -eq 4 ]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    [ "$(jq '.judges["test-judge"].failed' <<<"$s")" -eq 8 ]
+    # hier-hol p3 and hol-asp p3, hier-asp p6 and hol-asp p6 become ties.
+    [ "$(cell "$s" test-judge hier hol win)-$(cell "$s" test-judge hier hol lose)-$(cell "$s" test-judge hier hol tie)" = 3-0-3 ]
+    [ "$(cell "$s" test-judge hol asp win)-$(cell "$s" test-judge hol asp lose)-$(cell "$s" test-judge hol asp tie)" = 2-2-2 ]
+    [ "$(jq -s 'map(select(.verdict == "failed" and (.error | length) > 0)) | length' "$T/j.jsonl")" -eq 8 ]
+    [ "$(sqlite3 "$T/db" "SELECT count(*) FROM judge_cache")" -eq 24 ]
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs")" = failed ]
+    before=$(requests)
+    run judge --format json --retries 2 --db "$T/db" "${sys[@]}"
+    [ "$status" -eq 1 ]
+    [ $(($(requests) - before)) -eq $((4 * 3 + 4)) ]
+    [[ "$output" == *"26 from the cache"* ]]
+}
+
+@test "connection refused: every request fails for good and counts as a tie" {
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    URL="http://127.0.0.1:$port/v1"
+    run judge --format json --retries 1 "${SYSTEMS[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"34 judgments failed for good"* ]]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    [ "$(cell "$s" test-judge hier hol tie)" -eq 6 ]
+    [ "$(cell "$s" test-judge hier hol win_rate)" = 50 ]
+}
+
+@test "kill -9 mid-run: the rerun sends only unanswered requests and ends with the same summary" {
+    start_server --delay-ms 150
+    run judge --format json --concurrency 8 --db "$T/ref.db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    reference=$(grep -v '^alarm-judge:' <<<"$output")
+    : >"$T/log"
+    alarm-judge --base-url "$URL" --model test-judge --concurrency 2 --db "$T/db" \
+        "${SYSTEMS[@]}" >/dev/null 2>&1 3>&- &
+    pid=$!
+    for _ in $(seq 200); do [ "$(requests)" -ge 12 ] && break; sleep 0.02; done
+    kill -9 "$pid"
+    wait "$pid" || true
+    sent=$(requests)
+    cached=$(sqlite3 "$T/db" "SELECT count(*) FROM judge_cache")
+    questions >"$T/cached"
+    [ "$cached" -ge 8 ]
+    [ "$cached" -lt 32 ]
+    [ $((sent - cached)) -le 2 ]          # only requests in flight were lost
+    run judge --format json --concurrency 4 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(grep -v '^alarm-judge:' <<<"$output")" = "$reference" ]
+    [ $(($(requests) - sent)) -eq $((32 - cached)) ]
+    # No question answered and stored before the kill was sent again: only
+    # the ones in flight at the kill were sent twice.
+    [ "$(tail -n +$((sent + 1)) "$T/log" | jq -c .user | sort | comm -12 "$T/cached" - | wc -l)" -eq 0 ]
+    [ "$(jq -c .user "$T/log" | sort | uniq -d | wc -l)" -eq $((sent - cached)) ]
+    # (The two encodings agree: the store now holds exactly what was sent.)
+    diff <(questions) <(jq -c .user "$T/log" | sort -u)
+    # A finished run reruns with no request at all.
+    before=$(requests)
+    run judge --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(requests)" -eq "$before" ]
+    [[ "$output" == *"0 requests answered, 34 from the cache, 0 shared, 2 identical"* ]]
+}
+
+@test "the API key never appears in argv, output, judgments or the store" {
+    key=sk-test-DISTINCTIVE-7f3a9c
+    start_server --key "$key" --delay-ms 100
+    export OPENAI_API_KEY=$key
+    alarm-judge --base-url "$URL" --model test-judge --concurrency 2 --db "$T/db" \
+        --out "$T/j.jsonl" "${SYSTEMS[@]}" >"$T/stdout" 2>"$T/stderr" 3>&- &
+    pid=$!
+    sleep 0.3
+    tr '\0' ' ' </proc/$pid/cmdline >"$T/cmdline"
+    wait "$pid"
+    grep -q test-judge "$T/cmdline"
+    ! grep -q "$key" "$T/cmdline"
+    # The key was sent (the server accepted every request) ...
+    [ "$(jq -s 'map(select(.auth)) | length' "$T/log")" -eq 32 ]
+    [ "$(jq -s 'map(select(.status == 200)) | length' "$T/log")" -eq 32 ]
+    # ... and is nowhere we wrote.
+    ! grep -q "$key" "$T/stdout" "$T/stderr" "$T/j.jsonl"
+    ! grep -qa "$key" "$T/db"*
+    ! sqlite3 "$T/db" .dump | grep -q "$key"
+    # A wrong key: 401s, not retried, and the message does not echo the key.
+    export OPENAI_API_KEY=sk-wrong-DISTINCTIVE-0000
+    run judge --retries 3 "${SYSTEMS[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" != *DISTINCTIVE* ]]
+}
+
+@test "the default endpoint needs a key; a local one does not" {
+    run alarm-judge --model m "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"OPENAI_API_KEY is not set"* ]]
+    run alarm-judge --model m --api-key-env MY_KEY "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"MY_KEY is not set"* ]]
+}
+
+# Rewards (holistic, fact, len):   p1            p2           p3            p4           p5           p6
+#   hier                      .9 1.0 10     .6 .4 10     .3 .7 11     .7 .2 5      .5 .5 8      .8 .9 12
+#   hol                       .5  .5 12     .6 .8 10     .8 .7  7     .2 .6 6      .5 .5 8      .1 .3  4
+#   asp                       .1  .2  8     .2 .4  9     .3 .1 11     .5 .9 5      .9 .3 9      .4 .3  6
+# reward:fact  hier-hol 2-2-2 inc 1/4; hier-asp 4-1-1 inc 2/5; hol-asp 4-1-1 inc 1/6
+# reward:-len  hier-hol 2-2-2 inc 1/4; hier-asp 1-3-2 inc 4/5; hol-asp 3-3-0 inc 4/6
+@test "judging by reward: hand-computed win rates and inconsistencies, ties included" {
+    run alarm-judge --by-reward fact --by-reward -len --format json --out "$T/j.jsonl" --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    diff - <(table "$output" reward:fact) <<'END'
+hier hol 2-2-2 50 0.25
+hier asp 4-1-1 80 0.4
+hol hier 2-2-2 50 0.25
+hol asp 4-1-1 80 0.1667
+asp hier 1-4-1 20 0.4
+asp hol 1-4-1 20 0.1667
+average 65 65 20
+END
+    diff - <(table "$output" reward:-len) <<'END'
+hier hol 2-2-2 50 0.25
+hier asp 1-3-2 25 0.8
+hol hier 2-2-2 50 0.25
+hol asp 3-3-0 50 0.6667
+asp hier 3-1-2 75 0.8
+asp hol 3-3-0 50 0.6667
+average 37.5 50 62.5
+END
+    [ "$(wc -l <"$T/j.jsonl")" -eq 36 ]
+    [ "$(sqlite3 "$T/db" "SELECT count(*) FROM judgments WHERE judge = 'reward:fact' AND value_a IS NOT NULL")" -eq 18 ]
+}
+
+@test "a record without the reward is an input error naming file and line" {
+    sed '3s/"fact": {"value": [0-9.]*}, //' "$FIX/hol.jsonl" >"$T/hol.jsonl"
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" hol="$T/hol.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"hol.jsonl:3: field \"rewards.fact\" is missing"* ]]
+}
+
+@test "--max-compare judges the same seeded subset of prompts for every pair" {
+    run alarm-judge --by-reward fact --max-compare 3 --seed 5 --format json --out "$T/a.jsonl" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(jq .prompts <<<"$output")" -eq 3 ]
+    [ "$(jq -r '.a + .b' "$T/a.jsonl" | sort | uniq -c | awk '{print $1}' | sort -u)" = 3 ]
+    for pair in hierhol hierasp holasp; do
+        jq -r --arg p "$pair" 'select(.a + .b == $p) | .prompt_id' "$T/a.jsonl" | sort >"$T/$pair"
+    done
+    cmp "$T/hierhol" "$T/hierasp"
+    cmp "$T/hierhol" "$T/holasp"
+    run alarm-judge --by-reward fact --max-compare 3 --seed 5 --format json --out "$T/b.jsonl" "${SYSTEMS[@]}"
+    cmp "$T/a.jsonl" "$T/b.jsonl"
+}
+
+@test "input errors: a missing or repeated prompt, no judge, bad options" {
+    head -n 5 "$FIX/asp.jsonl" >"$T/short.jsonl"
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" asp="$T/short.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"is missing from system asp"* ]]
+    cat "$FIX/asp.jsonl" "$T/short.jsonl" >"$T/twice.jsonl"
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" asp="$T/twice.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"appears more than once in system asp"* ]]
+    run alarm-judge "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no judge"* ]]
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl"
+    [ "$status" -eq 2 ]
+    run alarm-judge --by-reward fact --concurrency 0 "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    run alarm-judge --by-reward fact --format yaml "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    run alarm-judge --by-reward fact "$FIX/hier.jsonl" "$FIX/hol.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"NAME=FILE"* ]]
+}
+
+@test "--help and --version" {
+    run alarm-judge --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--by-reward"* ]]
+    run alarm-judge --version
+    [ "$status" -eq 0 ]
+    [[ "$output" == "alarm-judge (alarm) "* ]]
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# Every tool keeps the shared conventions: --help on stdout with exit 0,
+# --version, a usage error with exit 2, and a man page.
+
+setup() {
+    ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+    BIN="${ALARM_TEST_BUILD:-$ROOT/build}/bin"
+}
+
+tools() { for t in "$BIN"/alarm-*; do [ -x "$t" ] && basename "$t"; done; }
+
+@test "there are tools to check" {
+    [ -n "$(tools)" ]
+}
+
+@test "every tool prints --help on stdout and exits 0" {
+    for t in $(tools); do
+        run "$BIN/$t" --help
+        [ "$status" -eq 0 ] || { echo "$t --help: status $status"; return 1; }
+        [[ "$output" == *usage* ]] || { echo "$t --help: no usage in: $output"; return 1; }
+    done
+}
+
+@test "every tool prints its name and version for --version" {
+    version=$(cat "$ROOT/VERSION")
+    for t in $(tools); do
+        run "$BIN/$t" --version
+        [ "$status" -eq 0 ]
+        [ "$output" = "$t (alarm) $version" ] || { echo "$t: '$output'"; return 1; }
+    done
+}
+
+@test "every tool rejects an unknown option with exit 2 and a usage line" {
+    for t in $(tools); do
+        run "$BIN/$t" --no-such-option
+        [ "$status" -eq 2 ] || { echo "$t: status $status"; return 1; }
+        [[ "$output" == *usage:* ]] || { echo "$t: $output"; return 1; }
+    done
+}
+
+@test "every tool has a man page" {
+    for t in $(tools); do
+        [ -f "$ROOT/man/$t.1" ] || { echo "missing man/$t.1"; return 1; }
+    done
+}
+
+@test "man pages render without warnings" {
+    command -v groff >/dev/null || skip "groff is not installed"
+    for m in "$ROOT"/man/*.[1-9]; do
+        out=$(groff -man -Tutf8 -ww -z "$m" 2>&1)
+        [ -z "$out" ] || { echo "$m: $out"; return 1; }
+    done
+}
