@@ -101,6 +101,23 @@ static void save_round_trip(void **state)
     }
 }
 
+/* The tokenizer files travel with a saved checkpoint, byte for byte. */
+static void save_copies_tokenizer(void **state)
+{
+    (void)state;
+    tfm_model a;
+    alarm_err e;
+    char out[512], cmd[9000];
+    snprintf(out, sizeof out, "%s/with_tok", tmpdir);
+    if (tfm_load(&a, fixture("lm_gpt2_tok"), 1, 4, 0, &e) < 0 ||
+        tfm_save(&a, out, fixture("lm_gpt2_tok"), &e) < 0)
+        fail_msg("%s", e.msg);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/tokenizer.json' '%s/tokenizer.json'",
+             fixture("lm_gpt2_tok"), out);
+    assert_int_equal(system(cmd), 0);
+    tfm_free(&a);
+}
+
 /* A checkpoint written by the base class (no "model." prefix), in BF16. */
 static void base_names_and_bf16(void **state)
 {
@@ -207,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_matches_fixture),
         cmocka_unit_test(save_round_trip),
+        cmocka_unit_test(save_copies_tokenizer),
         cmocka_unit_test(base_names_and_bf16),
         cmocka_unit_test(bad_checkpoints),
     };
