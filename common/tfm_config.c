@@ -5,6 +5,7 @@
 #include "tfm_config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ static int parse_gpt2(tfm_config *c, const cJSON *o, alarm_err *e)
         return err_set(e, "config.json: n_embd %d is not a multiple of n_head %d", c->C, c->NH);
     c->NKV = c->NH;
     c->HS = c->C / c->NH;
-    c->eps = (float)eps;
+    c->eps = eps;
     c->qkv_bias = 1;
     return 0;
 }
@@ -167,7 +168,7 @@ static int parse_llama(tfm_config *c, const cJSON *o, alarm_err *e)
         return err_set(e, "config.json: head size %d must be even for RoPE", c->HS);
     if (!strcmp(c->model_type, "qwen2"))
         c->qkv_bias = 1; /* Qwen2 always has q/k/v biases and no attention_bias field */
-    c->eps = (float)eps;
+    c->eps = eps;
     return 0;
 }
 
@@ -234,7 +235,7 @@ int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(e, "%s: cannot open", path);
+        return err_set(e, "%s: %s", path, strerror(errno));
     char *buf = NULL;
     size_t n = 0, cap = 0;
     for (;;) {
@@ -270,17 +271,15 @@ int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
     return rc ? err_prefix(e, "%s", dir) : 0;
 }
 
-static const char *arch_class(const tfm_config *c)
+void tfm_config_class(const tfm_config *c, char *buf, size_t n)
 {
-    static char buf[64];
     const char *fam = c->arch == TFM_GPT2 ? "GPT2" : !strcmp(c->model_type, "qwen2") ? "Qwen2"
                       : !strcmp(c->model_type, "mistral") ? "Mistral" : "Llama";
     const char *kind = c->cls == TFM_CLS_SCORE   ? "ForSequenceClassification"
                        : c->cls == TFM_CLS_TOKEN ? "ForTokenClassification"
                        : c->arch == TFM_GPT2     ? "LMHeadModel"
                                                  : "ForCausalLM";
-    snprintf(buf, sizeof buf, "%s%s", fam, kind);
-    return buf;
+    snprintf(buf, n, "%s%s", fam, kind);
 }
 
 static void add_id(cJSON *o, const char *name, int id)
@@ -291,8 +290,10 @@ static void add_id(cJSON *o, const char *name, int id)
 
 char *tfm_config_to_json(const tfm_config *c)
 {
+    char cls[64];
+    tfm_config_class(c, cls, sizeof cls);
     cJSON *o = cJSON_CreateObject(), *archs = cJSON_AddArrayToObject(o, "architectures");
-    cJSON_AddItemToArray(archs, cJSON_CreateString(arch_class(c)));
+    cJSON_AddItemToArray(archs, cJSON_CreateString(cls));
     cJSON_AddStringToObject(o, "model_type", c->model_type);
     cJSON_AddNumberToObject(o, "vocab_size", c->V);
     if (c->arch == TFM_GPT2) {
@@ -362,7 +363,7 @@ void tfm_config_init(tfm_config *c, tfm_arch arch, int V, int C, int L, int NH, 
     c->HS = C / NH;
     c->FF = FF ? FF : 4 * C;
     c->maxT = maxT;
-    c->eps = arch == TFM_GPT2 ? 1e-5f : 1e-6f;
+    c->eps = arch == TFM_GPT2 ? 1e-5 : 1e-6;
     c->tied = arch == TFM_GPT2;
     c->qkv_bias = arch == TFM_GPT2;
     c->rope_theta = 10000;

@@ -4,6 +4,8 @@
 #ifndef ALARM_TFM_CONFIG_H
 #define ALARM_TFM_CONFIG_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 typedef enum { TFM_GPT2 = 0, TFM_LLAMA = 1 } tfm_arch;
@@ -26,7 +28,7 @@ typedef struct {
     int HS;                /* head size */
     int FF;                /* MLP inner size */
     int maxT;              /* max positions */
-    float eps;             /* norm epsilon */
+    double eps;            /* norm epsilon (as written, so it round-trips) */
     int tied;              /* LM head shares the token embedding */
     int qkv_bias;          /* q/k/v projections have biases (GPT-2, Qwen2) */
     /* RoPE (Llama family) */
@@ -51,6 +53,9 @@ int tfm_config_load(tfm_config *cfg, const char *dir, alarm_err *e);
 
 /* A config.json text (malloc'd) that tfm_config_parse and transformers read. */
 char *tfm_config_to_json(const tfm_config *cfg);
+
+/* The transformers class name, e.g. "GPT2LMHeadModel", "Qwen2ForCausalLM". */
+void tfm_config_class(const tfm_config *cfg, char *buf, size_t n);
 
 /* Fills cfg with a GPT-2- or Llama-shaped config of the given sizes
  * (used by tests and the benchmark). */

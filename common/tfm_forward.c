@@ -16,9 +16,9 @@ static void norm_forward(const tfm_model *m, float *out, float *mean, float *rst
     const float *w = tfm_w(m, m->params, l, wrole);
     if (c->arch == TFM_GPT2)
         tfm_layernorm_forward(out, mean, rstd, inp, w, tfm_w(m, m->params, l, wrole + 1), N,
-                              c->C, c->eps);
+                              c->C, (float)c->eps);
     else
-        tfm_rmsnorm_forward(out, rstd, inp, w, N, c->C, c->eps);
+        tfm_rmsnorm_forward(out, rstd, inp, w, N, c->C, (float)c->eps);
 }
 
 

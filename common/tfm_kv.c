@@ -150,9 +150,9 @@ static void norm(const tfm_model *m, tfm_kv *kv, float *out, const float *inp, i
     const float *w = tfm_w(m, m->params, l, role);
     if (m->cfg.arch == TFM_GPT2)
         tfm_layernorm_forward(out, kv->mean, kv->rstd, inp, w, tfm_w(m, m->params, l, role + 1),
-                              (size_t)B, m->cfg.C, m->cfg.eps);
+                              (size_t)B, m->cfg.C, (float)m->cfg.eps);
     else
-        tfm_rmsnorm_forward(out, kv->rstd, inp, w, (size_t)B, m->cfg.C, m->cfg.eps);
+        tfm_rmsnorm_forward(out, kv->rstd, inp, w, (size_t)B, m->cfg.C, (float)m->cfg.eps);
 }
 
 static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)

@@ -13,28 +13,70 @@
  * over the OpenMP threads, each calling single-threaded OpenBLAS. One pool
  * of threads does all the work, so OpenBLAS's own threads never spin
  * against ours (tfm_build sets OpenBLAS to one thread). */
-void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
-                      const float *B, int ldb, float beta, float *C, int ldc)
+/* One row: a matrix-vector product, which needs no packing of B (sgemm
+ * would copy the whole weight matrix for a single decode row). The N
+ * outputs are split over the threads. */
+static void row_gemv(int ta, int tb, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C)
 {
-    int nt = omp_get_max_threads();
-    double work = (double)M * N * K;
-    if (nt > 1 && work > 4e5 && M >= 32) {
-#pragma omp parallel num_threads(nt)
-        {
-            int id = omp_get_thread_num(), n = omp_get_num_threads();
-            int chunk = ((M + n - 1) / n + 7) & ~7;
-            int m0 = id * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
-            if (m0 < m1) {
-                const float *a = ta ? A + m0 : A + (size_t)m0 * lda;
-                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                            tb ? CblasTrans : CblasNoTrans, m1 - m0, N, K, alpha, a, lda, B,
-                            ldb, beta, C + (size_t)m0 * ldc, ldc);
-            }
+    int nt = omp_get_max_threads(), inc = ta ? lda : 1;
+#pragma omp parallel num_threads(nt) if (nt > 1 && (double)N * K > 2e5)
+    {
+        int id = omp_get_thread_num(), n = omp_get_num_threads();
+        int chunk = ((N + n - 1) / n + 15) & ~15;
+        int n0 = id * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
+        if (n0 < n1) {
+            if (tb)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, K, alpha, B + (size_t)n0 * ldb,
+                            ldb, A, inc, beta, C + n0, 1);
+            else
+                cblas_sgemv(CblasRowMajor, CblasTrans, K, n1 - n0, alpha, B + n0, ldb, A, inc,
+                            beta, C + n0, 1);
         }
+    }
+}
+
+void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (M == 1) {
+        row_gemv(ta, tb, N, K, alpha, A, lda, B, ldb, beta, C);
         return;
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M,
-                N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    int nt = omp_get_max_threads();
+    if (nt == 1 || (double)M * N * K < 4e5) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* Split the longer side of C: each thread packs only its share of the
+     * operand on that side (splitting rows when a weight matrix is on the
+     * column side would have every thread pack all of it). */
+    int split_n = N > M;
+    int len = split_n ? N : M;
+#pragma omp parallel num_threads(nt)
+    {
+        int id = omp_get_thread_num(), n = omp_get_num_threads();
+        int chunk = ((len + n - 1) / n + 15) & ~15;
+        int i0 = id * chunk, i1 = i0 + chunk < len ? i0 + chunk : len;
+        if (i0 < i1) {
+            const float *a = A, *b = B;
+            float *c = C;
+            int m = M, nn = N;
+            if (split_n) {
+                b = tb ? B + (size_t)i0 * ldb : B + i0;
+                c = C + i0;
+                nn = i1 - i0;
+            } else {
+                a = ta ? A + i0 : A + (size_t)i0 * lda;
+                c = C + (size_t)i0 * ldc;
+                m = i1 - i0;
+            }
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, m, nn, K, alpha, a, lda, b, ldb, beta, c,
+                        ldc);
+        }
+    }
 }
 
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
@@ -62,12 +104,17 @@ void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout
             tfm_sgemm(1, 0, IC, OC, (int)N, 1.0f, inp, IC, dout, OC, 1.0f, dw, OC);
     }
     if (dbias) {
-#pragma omp parallel for if ((size_t)OC * N > 65536)
-        for (int o = 0; o < OC; o++) {
-            float s = 0.0f;
-            for (size_t n = 0; n < N; n++)
-                s += dout[n * OC + o];
-            dbias[o] += s;
+        /* each thread sums its own stretch of columns, rows streamed in order */
+#pragma omp parallel if ((size_t)OC * N > 65536)
+        {
+            int id = omp_get_thread_num(), nt = omp_get_num_threads();
+            int chunk = (OC + nt - 1) / nt, o0 = id * chunk, o1 = o0 + chunk < OC ? o0 + chunk : OC;
+            for (size_t n = 0; n < N; n++) {
+                const float *d = dout + n * OC;
+#pragma omp simd
+                for (int o = o0; o < o1; o++)
+                    dbias[o] += d[o];
+            }
         }
     }
 }
@@ -261,99 +308,6 @@ void tfm_rope_table(float *cosv, float *sinv, int P, int HS, double theta, int s
             sinv[(size_t)p * half + i] = sinf(a);
         }
     }
-}
-
-void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
-                           int NKV, int HS)
-{
-    int QKV = (NH + 2 * NKV) * HS, group = NH / NKV;
-    float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel for collapse(2)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            int kh = h / group;
-            const float *base = qkv + (size_t)b * T * QKV;
-            for (int t = 0; t < T; t++) {
-                const float *q = base + (size_t)t * QKV + (size_t)h * HS;
-                float *p = att + (((size_t)b * NH + h) * T + t) * T;
-                float mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
-                    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-                    for (int i = 0; i < HS; i++)
-                        s += q[i] * k[i];
-                    s *= scale;
-                    p[t2] = s;
-                    if (s > mx)
-                        mx = s;
-                }
-                float sum = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++) {
-                    p[t2] = expf(p[t2] - mx);
-                    sum += p[t2];
-                }
-                float inv = 1.0f / sum;
-                for (int t2 = 0; t2 <= t; t2++)
-                    p[t2] *= inv;
-                for (int t2 = t + 1; t2 < T; t2++)
-                    p[t2] = 0.0f;
-                float *y = out + ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
-                memset(y, 0, (size_t)HS * sizeof *y);
-                for (int t2 = 0; t2 <= t; t2++) {
-                    const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
-                    float pv = p[t2];
-#pragma omp simd
-                    for (int i = 0; i < HS; i++)
-                        y[i] += pv * v[i];
-                }
-            }
-        }
-}
-
-void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
-                            const float *att, int B, int T, int NH, int NKV, int HS)
-{
-    int QKV = (NH + 2 * NKV) * HS, group = NH / NKV;
-    float scale = 1.0f / sqrtf((float)HS);
-    /* Threads split over (b, kv head): the query heads of a group share dk, dv. */
-#pragma omp parallel for collapse(2)
-    for (int b = 0; b < B; b++)
-        for (int kh = 0; kh < NKV; kh++) {
-            const float *base = qkv + (size_t)b * T * QKV;
-            float *dbase = dqkv + (size_t)b * T * QKV;
-            for (int h = kh * group; h < (kh + 1) * group; h++)
-                for (int t = 0; t < T; t++) {
-                    const float *p = att + (((size_t)b * NH + h) * T + t) * T;
-                    float *dp = datt + (((size_t)b * NH + h) * T + t) * T;
-                    const float *dy = dout + ((size_t)b * T + t) * NH * HS + (size_t)h * HS;
-                    const float *q = base + (size_t)t * QKV + (size_t)h * HS;
-                    float *dq = dbase + (size_t)t * QKV + (size_t)h * HS;
-                    float dot = 0.0f;
-                    for (int t2 = 0; t2 <= t; t2++) {
-                        const float *v = base + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
-                        float *dv = dbase + (size_t)t2 * QKV + (size_t)(NH + NKV + kh) * HS;
-                        float s = 0.0f, pt = p[t2];
-#pragma omp simd reduction(+ : s)
-                        for (int i = 0; i < HS; i++) {
-                            s += dy[i] * v[i];
-                            dv[i] += pt * dy[i];
-                        }
-                        dp[t2] = s;
-                        dot += s * p[t2];
-                    }
-                    for (int t2 = 0; t2 <= t; t2++) {
-                        float ds = p[t2] * (dp[t2] - dot) * scale;
-                        const float *k = base + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
-                        float *dk = dbase + (size_t)t2 * QKV + (size_t)(NH + kh) * HS;
-#pragma omp simd
-                        for (int i = 0; i < HS; i++) {
-                            dq[i] += ds * k[i];
-                            dk[i] += ds * q[i];
-                        }
-                    }
-                }
-        }
 }
 
 void tfm_embed_forward(float *out, const int *tokens, const float *wte, const float *wpe,

@@ -7,6 +7,10 @@ each architecture computes on a fixed batch: head outputs, the loss and the
 gradient of every parameter. Uses only torch (Debian's python3-torch), so run
 it with /usr/bin/python3:  /usr/bin/python3 tests/gen_tfm_fixtures.py
 Output: tests/fixtures/tfm/NAME/{config.json, model.safetensors, expected.safetensors}
+
+  /usr/bin/python3 tests/gen_tfm_fixtures.py --check-saved SAVED_DIR tests/fixtures/tfm/NAME
+loads a checkpoint the C runtime wrote (tfm_save of fixture NAME) by its
+transformers names and checks that PyTorch reproduces the fixture's outputs.
 """
 import json
 import math
@@ -32,6 +36,55 @@ def write_safetensors(path, tensors):
     h += b" " * ((8 - len(h) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def read_safetensors(path):
+    """F32/BF16/F16 tensors of one safetensors file, as float32 torch tensors."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    header = json.loads(blob[8:8 + n])
+    types = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        raw = bytearray(blob[8 + n + b:8 + n + e])
+        x = torch.frombuffer(raw, dtype=types[t["dtype"]]) if e > b else torch.zeros(0)
+        out[name] = x.to(torch.float32).reshape(t["shape"])
+    return out
+
+
+def check_saved(saved, fixture):
+    """Loads a checkpoint the C runtime saved (tfm_save) the way transformers
+    would, by name, and checks the PyTorch twin reproduces the fixture's outputs."""
+    global B, T
+    with open(os.path.join(saved, "config.json")) as f:
+        c = json.load(f)
+    p = read_safetensors(os.path.join(saved, "model.safetensors"))
+    exp = read_safetensors(os.path.join(fixture, "expected.safetensors"))
+    x = exp["tokens"].long()
+    B, T = x.shape
+    gpt2 = c["model_type"] == "gpt2"
+    h = gpt2_forward(p, c, x) if gpt2 else llama_forward(p, c, x)
+    worst = 0.0
+    if "logits" in exp:
+        w = p.get("lm_head.weight", p["transformer.wte.weight" if gpt2 else "model.embed_tokens.weight"])
+        worst = max(worst, (h @ w.t() - exp["logits"]).abs().max().item())
+    if "v_head.summary.weight" in p:
+        v = (h @ p["v_head.summary.weight"].t()).squeeze(-1) + p["v_head.summary.bias"]
+        worst = max(worst, (v - exp["values"]).abs().max().item())
+    if "cls" in exp:
+        name = "score" if "score.weight" in p else "classifier"
+        cls = h @ p[name + ".weight"].t()
+        if name + ".bias" in p:
+            cls = cls + p[name + ".bias"]
+        if cls.shape != exp["cls"].shape:  # sequence score: the last real token
+            cls = cls[torch.arange(B), exp["lens"].long() - 1]
+        worst = max(worst, (cls - exp["cls"]).abs().max().item())
+    print("%s: largest difference %.3g" % (saved, worst))
+    return worst < 1e-4
 
 
 def rnd(*shape, std=0.2):
@@ -316,6 +369,68 @@ def make_adamw(name, c, p0, x, targets):
     write_safetensors(os.path.join(OUT, name, "adamw.safetensors"), out)
 
 
+# Checkpoints with a real tokenizer for `alarm-model logprobs` (tests/alarm-model-runtime.bats):
+# the project's trained test tokenizer (599 tokens), as is (GPT-2, no BOS) and with a
+# TemplateProcessing post-processor that puts <|endoftext|> first (Llama, BOS).
+# Their expected log-probs come from the token ids in NAME/tokens.jsonl (written once by
+# `alarm-model logprobs`; the tokenizer's own parity is tested elsewhere): torch computes
+# log_softmax of the logits at each response position for those ids.
+TOKENIZER_SRC = os.path.join(os.path.dirname(OUT), "tokenizer", "trained", "tokenizer.json")
+LM_TOK = {
+    "lm_gpt2_tok": (variant(BASE_GPT2, "GPT2LMHeadModel", vocab_size=600, n_positions=64, n_ctx=64,
+                            eos_token_id=0, bos_token_id=0), False),
+    "lm_llama_bos": (variant(BASE_LLAMA, "LlamaForCausalLM", vocab_size=600,
+                             max_position_embeddings=64, eos_token_id=0, bos_token_id=0), True),
+}
+
+
+def make_lm_tok(name, c, bos):
+    gpt2 = c["model_type"] == "gpt2"
+    p = gpt2_params(c) if gpt2 else llama_params(c)
+    if not c["tie_word_embeddings"]:
+        p["lm_head.weight"] = rnd(c["vocab_size"], c["n_embd"] if gpt2 else c["hidden_size"])
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+        f.write("\n")
+    write_safetensors(os.path.join(d, "model.safetensors"), p)
+    with open(TOKENIZER_SRC) as f:
+        tok = json.load(f)
+    if bos:
+        tok["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [0],
+                                                 "tokens": ["<|endoftext|>"]}}}
+    with open(os.path.join(d, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+    toks = os.path.join(d, "tokens.jsonl")
+    if not os.path.exists(toks):
+        return
+    out = []
+    with open(toks) as f:
+        for line in f:
+            r = json.loads(line)
+            ids = r["prompt_tokens"] + r["response_tokens"]
+            n, np_ = len(ids), len(r["prompt_tokens"])
+            x = torch.tensor([ids])
+            global B, T
+            B, T = 1, n
+            h = gpt2_forward(p, c, x) if gpt2 else llama_forward(p, c, x)
+            w = p["lm_head.weight"] if "lm_head.weight" in p else \
+                p["transformer.wte.weight" if gpt2 else "model.embed_tokens.weight"]
+            lp = torch.log_softmax(h @ w.t(), -1)[0]
+            out.append({"logprobs": [lp[np_ - 1 + i, t].item() for i, t in enumerate(r["response_tokens"])]})
+    B, T = 2, 8
+    with open(os.path.join(d, "expected_logprobs.jsonl"), "w") as f:
+        for r in out:
+            f.write(json.dumps(r) + "\n")
+
+
 def main():
     torch.manual_seed(1234)
     for name, (c, head) in VARIANTS.items():
@@ -323,7 +438,17 @@ def main():
         if name == "llama_gqa_untied":
             make_adamw(name, c, p, x, targets)
         print("wrote", name)
+    if not os.path.exists(TOKENIZER_SRC):
+        print("skipped", ", ".join(LM_TOK), "(no", TOKENIZER_SRC + ")")
+        return
+    torch.manual_seed(99)
+    for name, (c, bos) in LM_TOK.items():
+        make_lm_tok(name, c, bos)
+        print("wrote", name)
 
 
 if __name__ == "__main__":
+    import sys
+    if len(sys.argv) == 4 and sys.argv[1] == "--check-saved":
+        sys.exit(0 if check_saved(sys.argv[2], sys.argv[3]) else 1)
     main()

@@ -17,19 +17,18 @@
 #include "tfm.h"
 #include "tfm_kv.h"
 
-enum { B = 3, T = 12 };
+enum { MAXB = 3, T = 12 };
 
-static void kv_matches_forward(void **state)
+static void kv_run(const char *name, int B)
 {
-    const char *name = *state;
     char dir[4096];
     alarm_err e;
     tfm_model m;
     snprintf(dir, sizeof dir, "%s%s", test_path("fixtures/tfm/"), name);
     if (tst_load_model(&m, dir, B, T, &e))
         fail_msg("%s", e.msg);
-    int V = m.cfg.V, seq[B * T], prompt[B * T];
-    int plen[B] = {3, 7, 1}, total[B] = {12, 9, 6};
+    int V = m.cfg.V, seq[MAXB * T], prompt[MAXB * T];
+    int plen[MAXB] = {3, 7, 1}, total[MAXB] = {12, 9, 6};
     for (int i = 0; i < B * T; i++)
         seq[i] = (i * 37 + 11) % V;
     float *full = malloc((size_t)B * T * V * sizeof(float));
@@ -48,7 +47,7 @@ static void kv_matches_forward(void **state)
         check_close("prefill", kv.logits + (size_t)b * V,
                     full + ((size_t)b * T + plen[b] - 1) * V, V, 1e-5, 1e-4);
     for (int s = 0; s < T; s++) {
-        int tok[B], active[B], any = 0;
+        int tok[MAXB], active[MAXB], any = 0;
         for (int b = 0; b < B; b++) {
             int p = plen[b] + s;
             active[b] = p < total[b];
@@ -71,11 +70,18 @@ static void kv_matches_forward(void **state)
     for (int b = 0; b < B; b++)
         assert_int_equal(kv.pos[b], total[b]);
     /* the cache is full for row 0: one more token is an error, not a write past the end */
-    int tok[B] = {1, 1, 1}, only0[B] = {1, 0, 0};
+    int tok[MAXB] = {1, 1, 1}, only0[MAXB] = {1, 0, 0};
     assert_int_equal(tfm_kv_step(&kv, &m, tok, only0, B, &e), -1);
     free(full);
     tfm_kv_free(&kv);
     tfm_free(&m);
+}
+
+/* three rows of different lengths, and one row (matrix-vector products) */
+static void kv_matches_forward(void **state)
+{
+    kv_run(*state, 3);
+    kv_run(*state, 1);
 }
 
 #define KV(n) {"kv_" n, kv_matches_forward, NULL, NULL, n}

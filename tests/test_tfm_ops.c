@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,9 +185,10 @@ static void attention_grad(void **state)
 {
     (void)state;
     uint64_t rng = 5;
-    int nkv[] = {4, 2, 1};
-    for (int k = 0; k < 3; k++) {
-        at_ctx c = {.B = 2, .T = 6, .NH = 4, .NKV = nkv[k], .HS = 4};
+    /* GQA groups of 1, 2, 4 heads; and a length past one row block (64) */
+    int nkv[] = {4, 2, 1, 1}, len[] = {6, 6, 6, 70};
+    for (int k = 0; k < 4; k++) {
+        at_ctx c = {.B = 2, .T = len[k], .NH = 4, .NKV = nkv[k], .HS = 4};
         size_t nq = (size_t)c.B * c.T * (c.NH + 2 * c.NKV) * c.HS;
         size_t no = (size_t)c.B * c.T * c.NH * c.HS, na = (size_t)c.B * c.NH * c.T * c.T;
         c.out = fa(no), c.att = fa(na), c.qkv = fa(nq), c.r = fa(no);
@@ -194,11 +196,12 @@ static void attention_grad(void **state)
         fd_fill(c.qkv, nq, -2, 2, &rng);
         fd_fill(c.r, no, -1, 1, &rng);
         at_loss(&c);
-        for (int t = 0; t < c.T; t++) { /* rows of probabilities sum to one */
+        for (int t = 0; t < c.T; t++) { /* causal rows of probabilities summing to one */
             double s = 0;
             for (int t2 = 0; t2 < c.T; t2++)
                 s += c.att[t * c.T + t2];
             assert_true(fabs(s - 1) < 1e-5);
+            assert_true(t + 1 == c.T || c.att[t * c.T + t + 1] == 0.0f);
         }
         tfm_attention_backward(dq, datt, c.r, c.qkv, c.att, c.B, c.T, c.NH, c.NKV, c.HS);
         fd_check("attention", c.qkv, nq, dq, at_loss, &c, 200, &rng, H, ATOL, RTOL);
@@ -233,12 +236,53 @@ static void embed_grad(void **state)
     free(c.out), free(c.wte), free(c.wpe), free(c.r), free(dwte), free(dwpe);
 }
 
+/* tfm_sgemm splits rows or columns over the threads: every transpose
+ * combination, both split directions and the one-row path, against a naive
+ * product in double, with beta accumulating. */
+static void sgemm_threads(void **state)
+{
+    (void)state;
+    uint64_t rng = 8;
+    int shapes[][3] = {{150, 40, 90}, {37, 260, 70}, {1, 3000, 100}, {1, 20, 33}};
+    omp_set_num_threads(2);
+    for (int si = 0; si < 4; si++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+                int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+                size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb;
+                float *A = fa(na), *Bm = fa(nb), *C = fa((size_t)M * ldc);
+                double *want = calloc((size_t)M * N, sizeof(double));
+                float *got = fa((size_t)M * N);
+                fd_fill(A, na, -1, 1, &rng);
+                fd_fill(Bm, nb, -1, 1, &rng);
+                fd_fill(C, (size_t)M * ldc, -1, 1, &rng);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        double acc = 0;
+                        for (int k = 0; k < K; k++)
+                            acc += (double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                                   (tb ? Bm[(size_t)j * ldb + k] : Bm[(size_t)k * ldb + j]);
+                        want[(size_t)i * N + j] = 0.5 * acc + 2.0 * C[(size_t)i * ldc + j];
+                    }
+                tfm_sgemm(ta, tb, M, N, K, 0.5f, A, lda, Bm, ldb, 2.0f, C, ldc);
+                double *g = calloc((size_t)M * N, sizeof(double));
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++)
+                        g[(size_t)i * N + j] = C[(size_t)i * ldc + j];
+                check_close_d("sgemm", g, want, (size_t)M * N, 1e-4, 1e-4);
+                free(A), free(Bm), free(C), free(want), free(got), free(g);
+            }
+    omp_set_num_threads(omp_get_num_procs());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matmul_grad),     cmocka_unit_test(norm_grad),
         cmocka_unit_test(activation_grad), cmocka_unit_test(rope_grad),
         cmocka_unit_test(attention_grad),  cmocka_unit_test(embed_grad),
+        cmocka_unit_test(sgemm_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

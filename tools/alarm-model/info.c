@@ -1,0 +1,131 @@
+/* alarm-model info DIR: a checkpoint's architecture, sizes, dtype and
+ * parameter count as one JSON object on stdout. The weights are loaded,
+ * so a checkpoint that info accepts is one the runtime can run. */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model_cmds.h"
+#include "st.h"
+#include "tfm.h"
+#include "tfm_ckpt.h"
+
+static const char usage[] = "alarm-model info DIR";
+
+/* "F32", "BF16", ... or "mixed" with the list, over the tensors the model uses. */
+static void add_dtype(cJSON *o, const st_set *s, const tfm_model *m)
+{
+    char seen[8][16];
+    int n = 0;
+    for (size_t i = 0; i < st_count(s); i++) {
+        const st_tensor *t = st_at(s, i);
+        if (!tfm_find(m, t->name))
+            continue;
+        int k = 0;
+        while (k < n && strcmp(seen[k], t->dtype_name))
+            k++;
+        if (k == n && n < 8)
+            snprintf(seen[n++], sizeof seen[0], "%s", t->dtype_name);
+    }
+    if (n == 1) {
+        cJSON_AddStringToObject(o, "dtype", seen[0]);
+        return;
+    }
+    cJSON_AddStringToObject(o, "dtype", "mixed");
+    cJSON *a = cJSON_AddArrayToObject(o, "dtypes");
+    for (int k = 0; k < n; k++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(seen[k]));
+}
+
+static cJSON *describe(const char *dir, const tfm_model *m, const st_set *s)
+{
+    const tfm_config *c = &m->cfg;
+    char cls[64];
+    tfm_config_class(c, cls, sizeof cls);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "dir", dir);
+    cJSON_AddStringToObject(o, "architecture", cls);
+    cJSON_AddStringToObject(o, "model_type", c->model_type);
+    cJSON_AddStringToObject(o, "family", c->arch == TFM_GPT2 ? "gpt2" : "llama");
+    cJSON_AddNumberToObject(o, "vocab_size", c->V);
+    cJSON_AddNumberToObject(o, "hidden_size", c->C);
+    cJSON_AddNumberToObject(o, "layers", c->L);
+    cJSON_AddNumberToObject(o, "attention_heads", c->NH);
+    cJSON_AddNumberToObject(o, "kv_heads", c->NKV);
+    cJSON_AddNumberToObject(o, "head_dim", c->HS);
+    cJSON_AddNumberToObject(o, "intermediate_size", c->FF);
+    cJSON_AddNumberToObject(o, "max_positions", c->maxT);
+    cJSON_AddBoolToObject(o, "tied_embeddings", c->tied);
+    cJSON_AddBoolToObject(o, "qkv_bias", c->qkv_bias);
+    if (c->arch == TFM_LLAMA) {
+        cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+        if (c->rope_scaling)
+            cJSON_AddStringToObject(o, "rope_scaling", c->rope_scaling == 1 ? "linear" : "llama3");
+        else
+            cJSON_AddNullToObject(o, "rope_scaling");
+    }
+    cJSON *heads = cJSON_AddArrayToObject(o, "heads");
+    if (c->lm_head)
+        cJSON_AddItemToArray(heads, cJSON_CreateString("lm"));
+    if (c->value_head)
+        cJSON_AddItemToArray(heads, cJSON_CreateString("value"));
+    if (c->cls)
+        cJSON_AddItemToArray(heads, cJSON_CreateString(c->cls == TFM_CLS_SCORE ? "score" : "token"));
+    if (c->cls)
+        cJSON_AddNumberToObject(o, "labels", c->n_labels);
+    add_dtype(o, s, m);
+    cJSON_AddNumberToObject(o, "parameters", (double)m->nparams);
+    cJSON_AddNumberToObject(o, "matmul_parameters", (double)tfm_matmul_params(m));
+    cJSON_AddNumberToObject(o, "tensors", m->ntab);
+    return o;
+}
+
+int model_cmd_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_COMMON_LONGOPTS, {0, 0, 0, 0}};
+    cli_common cli;
+    cli_init(&cli, "alarm-model", usage);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+        int h = cli_common_option(&cli, c, optarg);
+        if (h < 0)
+            return CLI_USAGE;
+        if (!h)
+            return cli_usage_error(&cli, "unknown option");
+    }
+    if (cli.help) {
+        printf("usage: %s\n\nPrints a checkpoint's architecture, sizes, dtype and parameter "
+               "count as JSON.\n", usage);
+        return cli_finish_stdout(&cli, CLI_OK);
+    }
+    if (cli.version)
+        return cli_print_version(&cli);
+    if (argc - optind != 1)
+        return cli_usage_error(&cli, "info takes one checkpoint directory");
+    const char *dir = argv[optind];
+    alarm_err e;
+    tfm_model m;
+    st_set *s = NULL;
+    if (tfm_load(&m, dir, 1, 1, 0, &e) < 0) {
+        cli_error(&cli, "%s", e.msg);
+        return CLI_FAIL;
+    }
+    if (st_open(&s, dir, &e) < 0) {
+        tfm_free(&m);
+        cli_error(&cli, "%s", e.msg);
+        return CLI_FAIL;
+    }
+    cJSON *o = describe(dir, &m, s);
+    char *txt = cJSON_PrintUnformatted(o);
+    if (txt)
+        puts(txt);
+    free(txt);
+    cJSON_Delete(o);
+    st_close(s);
+    tfm_free(&m);
+    return cli_finish_stdout(&cli, CLI_OK);
+}

@@ -1,0 +1,344 @@
+/* alarm-model logprobs: teacher-forced log-probabilities of each record's
+ * response after its prompt. Prompt and response are tokenized separately and
+ * concatenated, after the tokens the tokenizer's post-processor puts first
+ * (a BOS), as PPO trainers do; logprobs[i] = log p(response token i | all
+ * before it). Records go through the model in right-padded batches. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpe.h"
+#include "cli.h"
+#include "jsonl.h"
+#include "model_cmds.h"
+#include "tfm.h"
+#include "tfm_ckpt.h"
+
+static const char usage[] =
+    "alarm-model logprobs --model DIR [--tokenizer FILE|DIR] [--batch N] [--max-tokens N] "
+    "[FILE...]";
+
+static const char help[] =
+    "Adds prompt_tokens, response_tokens, offsets and logprobs to each JSONL record\n"
+    "with \"prompt\" and \"response\" fields. Reads FILEs or stdin.\n\n"
+    "  --model DIR           Hugging Face checkpoint (config.json + safetensors)\n"
+    "  --tokenizer FILE|DIR  tokenizer.json (default: the one in --model DIR)\n"
+    "  --batch N             records per forward pass (default 4)\n"
+    "  --max-tokens N        longest prompt + response (default: the model's, at most 1024)\n"
+    "  --threads N           threads (default: all cores)\n"
+    "  -q, --quiet           no progress on stderr\n"
+    "  -h, --help            this help\n";
+
+typedef struct {
+    cJSON *rec;
+    char *line;       /* the raw input line, for byte-exact pass-through */
+    int32_t *ids;     /* prefix + prompt + response */
+    size_t *offs;     /* (nr, 2) response offsets */
+    float *lp;        /* (nr) */
+    int np, nr;       /* prompt tokens (prefix included), response tokens */
+} item;
+
+typedef struct {
+    cli_common cli;
+    const char *model, *tokenizer;
+    long batch, max_tokens;
+    bpe *tok;
+    tfm_model m;
+    int32_t prefix[8];
+    int nprefix;
+    bpe_out enc;
+    item *items;
+    int n;
+    int *tokens, *lens;
+} run;
+
+static void item_free(item *it)
+{
+    cJSON_Delete(it->rec);
+    free(it->line);
+    free(it->ids);
+    free(it->offs);
+    free(it->lp);
+    memset(it, 0, sizeof *it);
+}
+
+/* The tokens the post-processor puts before any text: those of "a" with empty spans. */
+static int find_prefix(run *R, alarm_err *e)
+{
+    if (bpe_encode(&R->enc, R->tok, "a", 1, BPE_ADD_SPECIAL, e) < 0)
+        return -1;
+    R->nprefix = 0;
+    for (size_t i = 0; i < R->enc.n && R->nprefix < 8; i++) {
+        if (R->enc.offsets[2 * i] != 0 || R->enc.offsets[2 * i + 1] != 0)
+            break;
+        R->prefix[R->nprefix++] = R->enc.ids[i];
+    }
+    return 0;
+}
+
+static int encode_item(run *R, const jsonl_reader *r, item *it, const char *prompt,
+                       const char *response, alarm_err *e)
+{
+    int V = R->m.cfg.V;
+    if (bpe_encode(&R->enc, R->tok, prompt, strlen(prompt), 0, e) < 0)
+        return err_prefix(e, "%s:%ld: field \"prompt\"", r->name, r->lineno);
+    int np = R->nprefix + (int)R->enc.n;
+    if (np == 0)
+        return jsonl_fail(r, e, "field \"prompt\": empty, and the tokenizer adds no BOS token "
+                                "to condition on");
+    it->ids = malloc(((size_t)np + strlen(response) + 1) * sizeof *it->ids);
+    if (!it->ids)
+        return err_set(e, "out of memory");
+    memcpy(it->ids, R->prefix, (size_t)R->nprefix * sizeof *it->ids);
+    memcpy(it->ids + R->nprefix, R->enc.ids, R->enc.n * sizeof *it->ids);
+    if (bpe_encode(&R->enc, R->tok, response, strlen(response), 0, e) < 0)
+        return err_prefix(e, "%s:%ld: field \"response\"", r->name, r->lineno);
+    it->np = np;
+    it->nr = (int)R->enc.n;
+    if (np + it->nr > R->max_tokens)
+        return jsonl_fail(r, e, "%d tokens of prompt and response exceed --max-tokens %ld",
+                          np + it->nr, R->max_tokens);
+    memcpy(it->ids + np, R->enc.ids, R->enc.n * sizeof *it->ids);
+    it->offs = malloc((R->enc.n * 2 + 1) * sizeof *it->offs);
+    it->lp = malloc((R->enc.n + 1) * sizeof *it->lp);
+    if (!it->offs || !it->lp)
+        return err_set(e, "out of memory");
+    memcpy(it->offs, R->enc.offsets, R->enc.n * 2 * sizeof *it->offs);
+    for (int i = 0; i < np + it->nr; i++)
+        if (it->ids[i] < 0 || it->ids[i] >= V)
+            return jsonl_fail(r, e, "token id %d is outside the model's vocabulary of %d",
+                              (int)it->ids[i], V);
+    return 0;
+}
+
+/* One forward over the pending items; log-softmax at the response positions. */
+static int score_batch(run *R, alarm_err *e)
+{
+    int T = 1, V = R->m.cfg.V;
+    for (int b = 0; b < R->n; b++)
+        if (R->items[b].np + R->items[b].nr > T)
+            T = R->items[b].np + R->items[b].nr;
+    for (int b = 0; b < R->n; b++) {
+        const item *it = &R->items[b];
+        R->lens[b] = it->np + it->nr;
+        for (int t = 0; t < T; t++)
+            R->tokens[b * T + t] = t < R->lens[b] ? it->ids[t] : 0;
+    }
+    if (tfm_forward(&R->m, R->tokens, R->lens, R->n, T, e) < 0)
+        return -1;
+    for (int b = 0; b < R->n; b++) {
+        item *it = &R->items[b];
+        for (int i = 0; i < it->nr; i++) {
+            const float *z = R->m.logits + ((size_t)b * T + it->np - 1 + i) * V;
+            float mx = z[0];
+            for (int k = 1; k < V; k++)
+                mx = z[k] > mx ? z[k] : mx;
+            double s = 0;
+            for (int k = 0; k < V; k++)
+                s += exp((double)z[k] - mx);
+            it->lp[i] = (float)((double)z[it->ids[it->np + i]] - mx - log(s));
+        }
+    }
+    return 0;
+}
+
+static void put_fields(FILE *out, const item *it)
+{
+    fputs("\"prompt_tokens\":[", out);
+    for (int i = 0; i < it->np; i++)
+        fprintf(out, i ? ",%d" : "%d", (int)it->ids[i]);
+    fputs("],\"response_tokens\":[", out);
+    for (int i = 0; i < it->nr; i++)
+        fprintf(out, i ? ",%d" : "%d", (int)it->ids[it->np + i]);
+    fputs("],\"offsets\":[", out);
+    for (int i = 0; i < it->nr; i++)
+        fprintf(out, i ? ",[%zu,%zu]" : "[%zu,%zu]", it->offs[2 * i], it->offs[2 * i + 1]);
+    fputs("],\"logprobs\":[", out);
+    for (int i = 0; i < it->nr; i++)
+        fprintf(out, i ? ",%.9g" : "%.9g", it->lp[i]);
+    fputc(']', out);
+}
+
+static const char *const fields[] = {"prompt_tokens", "response_tokens", "offsets", "logprobs"};
+
+/* The raw line with the fields appended; a record that already has any of
+ * them is printed without them first (they are replaced). */
+static void write_item(FILE *out, item *it)
+{
+    int has = 0;
+    for (int k = 0; k < 4; k++)
+        has |= cJSON_GetObjectItemCaseSensitive(it->rec, fields[k]) != NULL;
+    char *text = it->line;
+    if (has) {
+        for (int k = 0; k < 4; k++)
+            cJSON_DeleteItemFromObjectCaseSensitive(it->rec, fields[k]);
+        text = cJSON_PrintUnformatted(it->rec);
+    }
+    size_t end = text ? strlen(text) : 0;
+    while (end > 0 && text[end - 1] != '}')
+        end--;
+    if (end > 0) {
+        fwrite(text, 1, end - 1, out);
+        if (cJSON_GetArraySize(it->rec) > 0)
+            fputc(',', out);
+        put_fields(out, it);
+        fputs("}\n", out);
+    }
+    if (has)
+        free(text);
+}
+
+static int flush_batch(run *R, alarm_err *e)
+{
+    int rc = R->n ? score_batch(R, e) : 0;
+    for (int b = 0; b < R->n; b++) {
+        if (rc == 0)
+            write_item(stdout, &R->items[b]);
+        item_free(&R->items[b]);
+    }
+    R->n = 0;
+    return rc;
+}
+
+static int logprobs_file(run *R, const char *path, alarm_err *e)
+{
+    jsonl_reader r;
+    if (jsonl_open(&r, path, e) < 0)
+        return -1;
+    cJSON *rec = NULL;
+    int rc;
+    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
+        const char *prompt, *response;
+        item *it = &R->items[R->n];
+        it->rec = rec;
+        R->n++; /* owned by the batch from here, freed with it */
+        if (jsonl_req_string(&r, rec, NULL, "prompt", &prompt, e) < 0 ||
+            jsonl_req_string(&r, rec, NULL, "response", &response, e) < 0) {
+            rc = -1;
+            break;
+        }
+        if (!(it->line = strdup(r.line))) {
+            rc = err_set(e, "out of memory");
+            break;
+        }
+        if (encode_item(R, &r, it, prompt, response, e) < 0) {
+            rc = -1;
+            break;
+        }
+        if (R->n == R->batch && (rc = flush_batch(R, e)) < 0)
+            break;
+        cli_progress(&R->cli, "%ld records", r.lineno);
+    }
+    jsonl_close(&r);
+    return rc;
+}
+
+static int parse_options(run *R, int argc, char **argv)
+{
+    enum { OPT_MODEL = CLI_OPT_FIRST_TOOL_OPT, OPT_TOKENIZER, OPT_BATCH, OPT_MAX };
+    static const struct option longopts[] = {
+        CLI_COMMON_LONGOPTS,
+        {"model", required_argument, 0, OPT_MODEL},
+        {"tokenizer", required_argument, 0, OPT_TOKENIZER},
+        {"batch", required_argument, 0, OPT_BATCH},
+        {"max-tokens", required_argument, 0, OPT_MAX},
+        {0, 0, 0, 0},
+    };
+    alarm_err e;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+        int handled = cli_common_option(&R->cli, c, optarg);
+        if (handled < 0)
+            return CLI_USAGE;
+        if (handled)
+            continue;
+        if (c == OPT_MODEL)
+            R->model = optarg;
+        else if (c == OPT_TOKENIZER)
+            R->tokenizer = optarg;
+        else if (c == OPT_BATCH && cli_parse_long("--batch", optarg, 1, 1024, &R->batch, &e) < 0)
+            return cli_usage_error(&R->cli, "%s", e.msg);
+        else if (c == OPT_MAX &&
+                 cli_parse_long("--max-tokens", optarg, 2, 1 << 20, &R->max_tokens, &e) < 0)
+            return cli_usage_error(&R->cli, "%s", e.msg);
+        else if (c != OPT_BATCH && c != OPT_MAX)
+            return cli_usage_error(&R->cli, "unknown option");
+    }
+    if (R->cli.help || R->cli.version)
+        return CLI_OK;
+    if (!R->model)
+        return cli_usage_error(&R->cli, "--model is required");
+    return CLI_OK;
+}
+
+static int setup(run *R, alarm_err *e)
+{
+    tfm_config cfg;
+    if (tfm_config_load(&cfg, R->model, e) < 0)
+        return -1;
+    if (!cfg.lm_head)
+        return err_set(e, "%s: %s has no LM head", R->model, cfg.model_type);
+    if (!R->max_tokens)
+        R->max_tokens = cfg.maxT < 1024 ? cfg.maxT : 1024;
+    if (R->max_tokens > cfg.maxT)
+        return err_set(e, "--max-tokens %ld exceeds the model's %d positions", R->max_tokens,
+                       cfg.maxT);
+    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, 0, e) < 0)
+        return -1;
+    if (R->cli.threads)
+        tfm_set_threads(&R->m, R->cli.threads);
+    if (bpe_load(&R->tok, R->tokenizer ? R->tokenizer : R->model, e) < 0)
+        return -1;
+    R->items = calloc((size_t)R->batch, sizeof *R->items);
+    R->tokens = malloc((size_t)R->batch * R->max_tokens * sizeof *R->tokens);
+    R->lens = malloc((size_t)R->batch * sizeof *R->lens);
+    if (!R->items || !R->tokens || !R->lens)
+        return err_set(e, "out of memory");
+    return find_prefix(R, e);
+}
+
+int model_cmd_logprobs(int argc, char **argv)
+{
+    run R = {.batch = 4};
+    cli_init(&R.cli, "alarm-model", usage);
+    int status = parse_options(&R, argc, argv);
+    if (status != CLI_OK)
+        return status;
+    if (R.cli.help) {
+        printf("usage: %s\n\n%s", usage, help);
+        return cli_finish_stdout(&R.cli, CLI_OK);
+    }
+    if (R.cli.version)
+        return cli_print_version(&R.cli);
+    alarm_err e;
+    status = CLI_FAIL;
+    if (setup(&R, &e) < 0)
+        goto fail;
+    for (int i = optind; i < argc || i == optind; i++) {
+        if (logprobs_file(&R, i < argc ? argv[i] : "-", &e) < 0)
+            goto fail;
+        if (i + 1 >= argc)
+            break;
+    }
+    if (flush_batch(&R, &e) < 0)
+        goto fail;
+    status = CLI_OK;
+    goto done;
+fail:
+    fflush(stdout);
+    cli_error(&R.cli, "%s", e.msg);
+done:
+    cli_progress_done(&R.cli);
+    for (int b = 0; b < R.n; b++)
+        item_free(&R.items[b]);
+    free(R.items);
+    free(R.tokens);
+    free(R.lens);
+    bpe_out_free(&R.enc);
+    bpe_free(R.tok);
+    tfm_free(&R.m);
+    return cli_finish_stdout(&R.cli, status);
+}
