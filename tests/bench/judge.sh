@@ -38,7 +38,7 @@ done >"$tmp/curl.cfg"
 # capacity shows (on a loaded machine the two differ).
 for par in 32 64; do
     t0=$(now)
-    curl -sS -Z --parallel-max "$par" -K "$tmp/curl.cfg"
+    curl -sS --no-progress-meter -Z --parallel-max "$par" -K "$tmp/curl.cfg"
     t1=$(now)
     echo "judge bench: server alone (curl --parallel-max $par): $((2 * N)) requests in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s = $(rate $((2 * N)) "$t0" "$t1") requests/s"
 done
