@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The embedded demo: what the toolkit can run today on data it makes itself.
-# Scored records -> alarm-select in every reward mode, recorded in one store,
-# then audited with sqlite3. Outputs go to runs/demo/.
+# Scored records -> alarm-select in every reward mode, recorded in one store
+# and audited with sqlite3; best-of-4 per mode judged by reward with
+# alarm-judge. Outputs go to runs/demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export PATH="$PWD/$BUILD/bin:$PATH"
-out=runs/demo
+out=${ALARM_DEMO_OUT:-runs/demo}
 rm -rf "$out"
 mkdir -p "$out"
 db="$out/alarm.db"
@@ -32,4 +33,17 @@ sqlite3 -box "$db" "SELECT aspect, agree, disagree, aspect_ties,
 sqlite3 -box "$db" "SELECT mode, count(*) AS records, round(avg(gate), 3) AS gate_open,
                            round(avg(total), 3) AS mean_total
                     FROM combined_rewards GROUP BY run_id ORDER BY run_id"
+echo "== best-of-4 under each reward mode, judged by reward"
+# Each mode picks, per prompt, the response its combined reward ranks first;
+# the judges then ask which mode's picks are more factual, and which the
+# holistic reward prefers: hierarchical should gain factuality over holistic
+# while keeping more of the holistic reward than aspect does.
+for mode in holistic aspect hierarchical; do
+    jq -s -c 'group_by(.prompt_id) | map(max_by(.reward.total)) | .[]' \
+        "$out/combined-$mode.jsonl" > "$out/best-$mode.jsonl"
+done
+alarm-judge --by-reward factuality --by-reward holistic --db "$db" --out "$out/judgments.jsonl" \
+    hierarchical="$out/best-hierarchical.jsonl" holistic="$out/best-holistic.jsonl" \
+    aspect="$out/best-aspect.jsonl" | tee "$out/win-rates.md"
+
 echo "demo outputs in $out/"
