@@ -92,6 +92,22 @@ void tfm_matmul_forward(float *out, const float *inp, const float *w, const floa
     tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, beta, out, OC);
 }
 
+void tfm_matmul_forward_res(float *out, const float *res, const float *inp, const float *w,
+                            const float *bias, size_t N, int IC, int OC, int wt)
+{
+#pragma omp parallel for if (N * (size_t)OC > 65536)
+    for (size_t n = 0; n < N; n++) {
+        float *o = out + n * OC;
+        const float *r = res + n * OC;
+        if (bias)
+            for (int i = 0; i < OC; i++)
+                o[i] = r[i] + bias[i];
+        else if (o != r)
+            memcpy(o, r, (size_t)OC * sizeof *o);
+    }
+    tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, 1.0f, out, OC);
+}
+
 void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, size_t N, int IC, int OC, int wt)
 {

@@ -17,6 +17,10 @@ void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
  * or (IC, OC) when not (GPT-2 Conv1D). bias may be NULL. */
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
                         size_t N, int IC, int OC, int wt);
+/* out = res + inp @ W + bias: a projection added onto the residual stream in
+ * one pass (res may equal out). */
+void tfm_matmul_forward_res(float *out, const float *res, const float *inp, const float *w,
+                            const float *bias, size_t N, int IC, int OC, int wt);
 /* dinp, dw, dbias may each be NULL (not wanted). */
 void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, size_t N, int IC, int OC, int wt);
