@@ -74,7 +74,7 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
     tfm_matmul_forward(a->fc, a->ln2, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B), N,
                        c->C, m->FC, wt);
     if (c->arch == TFM_GPT2)
-        tfm_gelu_forward(a->act, a->fc, N * c->FF);
+        tfm_gelu_forward(a->act, a->gelu_t, a->fc, N * c->FF);
     else
         tfm_swiglu_forward(a->act, a->fc, N, c->FF);
     tfm_matmul_forward_res(a->res3, a->res2, a->act, tfm_w(m, P, l, TW_PROJ_W),

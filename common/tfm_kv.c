@@ -186,7 +186,7 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
     if (wt)
         tfm_swiglu_forward(kv->act, kv->fc, (size_t)B, c->FF);
     else
-        tfm_gelu_forward(kv->act, kv->fc, (size_t)B * c->FF);
+        tfm_gelu_forward(kv->act, NULL, kv->fc, (size_t)B * c->FF);
     tfm_matmul_forward_res(kv->x, kv->res, kv->act, tfm_w(m, P, l, TW_PROJ_W),
                            tfm_w(m, P, l, TW_PROJ_B), (size_t)B, c->FF, C, wt);
 }

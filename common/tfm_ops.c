@@ -234,17 +234,31 @@ static inline float fast_tanh(float u)
     return 1.0f - 2.0f / (1.0f + expf(2.0f * u));
 }
 
-void tfm_gelu_forward(float *out, const float *inp, size_t n)
+void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
 {
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_S * (x + 0.044715f * x * x * x)));
+        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
+        out[i] = 0.5f * x * (1.0f + t);
+        if (tanh_out)
+            tanh_out[i] = t;
     }
 }
 
-void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
+                       size_t n)
 {
+    if (tanh_in) {
+        /* with the forward's tanh this is arithmetic only, and vectorises */
+#pragma omp parallel for simd if (n > 65536)
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i], t = tanh_in[i];
+            float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+            dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * dt);
+        }
+        return;
+    }
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];

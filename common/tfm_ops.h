@@ -36,9 +36,12 @@ void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float 
 void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                           const float *w, const float *rstd, size_t N, int C);
 
-/* GELU with the tanh approximation (GPT-2's gelu_new). */
-void tfm_gelu_forward(float *out, const float *inp, size_t n);
-void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* GELU with the tanh approximation (GPT-2's gelu_new). tanh_out (may be
+ * NULL) keeps the inner tanh for the backward pass, which recomputes it when
+ * given NULL. */
+void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n);
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
+                       size_t n);
 
 /* out (N, FF) = silu(gate) * up, where fc (N, 2 FF) holds gate | up. */
 void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF);
