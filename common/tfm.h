@@ -49,6 +49,7 @@ typedef struct {
     float *ln2_rstd;  /* (B, T) */
     float *fc;        /* (B, T, FC) GPT-2: 4C pre-GELU; Llama: gate | up (2 FF) */
     float *act;       /* (B, T, FF) */
+    float *gelu_t;    /* (B, T, FF) GPT-2: the tanh inside GELU, for backward */
     float *res3;      /* (B, T, C) residual after the MLP = next layer's input */
 } tfm_layer_acts;
 

@@ -74,7 +74,7 @@ static void layer_backward(tfm_model *m, int l, const float *x)
     tfm_matmul_backward(m->dact, tfm_w(m, G, l, TW_PROJ_W), tfm_w(m, G, l, TW_PROJ_B), m->dres,
                         a->act, tfm_w(m, P, l, TW_PROJ_W), N, c->FF, c->C, wt);
     if (c->arch == TFM_GPT2)
-        tfm_gelu_backward(m->dfc, m->dact, a->fc, N * c->FF);
+        tfm_gelu_backward(m->dfc, m->dact, a->fc, a->gelu_t, N * c->FF);
     else
         tfm_swiglu_backward(m->dfc, m->dact, a->fc, N, c->FF);
     tfm_matmul_backward(m->dln, tfm_w(m, G, l, TW_FC_W), tfm_w(m, G, l, TW_FC_B), m->dfc, a->ln2,

@@ -68,19 +68,17 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
     if (c->arch == TFM_LLAMA)
         tfm_rope(a->qkv, m->rope_cos, m->rope_sin, NULL, N, T, m->QKV, c->NH + c->NKV, c->HS, 0);
     tfm_attention_forward(a->atty, a->att, a->qkv, B, T, c->NH, c->NKV, c->HS);
-    tfm_matmul_forward(a->res2, a->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B), N, AD,
-                       c->C, wt);
-    tfm_add(a->res2, a->res2, x, N * c->C);
+    tfm_matmul_forward_res(a->res2, x, a->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B),
+                           N, AD, c->C, wt);
     norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, l, TW_LN2_W, N);
     tfm_matmul_forward(a->fc, a->ln2, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B), N,
                        c->C, m->FC, wt);
     if (c->arch == TFM_GPT2)
-        tfm_gelu_forward(a->act, a->fc, N * c->FF);
+        tfm_gelu_forward(a->act, a->gelu_t, a->fc, N * c->FF);
     else
         tfm_swiglu_forward(a->act, a->fc, N, c->FF);
-    tfm_matmul_forward(a->res3, a->act, tfm_w(m, P, l, TW_PROJ_W), tfm_w(m, P, l, TW_PROJ_B), N,
-                       c->FF, c->C, wt);
-    tfm_add(a->res3, a->res3, a->res2, N * c->C);
+    tfm_matmul_forward_res(a->res3, a->res2, a->act, tfm_w(m, P, l, TW_PROJ_W),
+                           tfm_w(m, P, l, TW_PROJ_B), N, c->FF, c->C, wt);
 }
 
 int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e)

@@ -178,19 +178,17 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
         }
     }
     step_attention(kv, m, l, active, B);
-    tfm_matmul_forward(kv->res, kv->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B),
-                       (size_t)B, c->NH * c->HS, C, wt);
-    tfm_add(kv->res, kv->res, kv->x, (size_t)B * C);
+    tfm_matmul_forward_res(kv->res, kv->x, kv->atty, tfm_w(m, P, l, TW_O_W),
+                           tfm_w(m, P, l, TW_O_B), (size_t)B, c->NH * c->HS, C, wt);
     norm(m, kv, kv->ln, kv->res, l, TW_LN2_W, B);
     tfm_matmul_forward(kv->fc, kv->ln, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B),
                        (size_t)B, C, m->FC, wt);
     if (wt)
         tfm_swiglu_forward(kv->act, kv->fc, (size_t)B, c->FF);
     else
-        tfm_gelu_forward(kv->act, kv->fc, (size_t)B * c->FF);
-    tfm_matmul_forward(kv->x, kv->act, tfm_w(m, P, l, TW_PROJ_W), tfm_w(m, P, l, TW_PROJ_B),
-                       (size_t)B, c->FF, C, wt);
-    tfm_add(kv->x, kv->x, kv->res, (size_t)B * C);
+        tfm_gelu_forward(kv->act, NULL, kv->fc, (size_t)B * c->FF);
+    tfm_matmul_forward_res(kv->x, kv->res, kv->act, tfm_w(m, P, l, TW_PROJ_W),
+                           tfm_w(m, P, l, TW_PROJ_B), (size_t)B, c->FF, C, wt);
 }
 
 int tfm_kv_step(tfm_kv *kv, const tfm_model *m, const int *tokens, const int *active, int B,

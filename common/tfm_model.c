@@ -198,6 +198,7 @@ static size_t layout_acts(tfm_model *m, float *base)
         a->ln2_rstd = carve(base, &off, BT);
         a->fc = carve(base, &off, BT * m->FC);
         a->act = carve(base, &off, BT * c->FF);
+        a->gelu_t = gpt2 ? carve(base, &off, BT * c->FF) : NULL;
         a->res3 = carve(base, &off, BT * C);
     }
     m->lnf = carve(base, &off, BT * C);

@@ -92,6 +92,22 @@ void tfm_matmul_forward(float *out, const float *inp, const float *w, const floa
     tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, beta, out, OC);
 }
 
+void tfm_matmul_forward_res(float *out, const float *res, const float *inp, const float *w,
+                            const float *bias, size_t N, int IC, int OC, int wt)
+{
+#pragma omp parallel for if (N * (size_t)OC > 65536)
+    for (size_t n = 0; n < N; n++) {
+        float *o = out + n * OC;
+        const float *r = res + n * OC;
+        if (bias)
+            for (int i = 0; i < OC; i++)
+                o[i] = r[i] + bias[i];
+        else if (o != r)
+            memcpy(o, r, (size_t)OC * sizeof *o);
+    }
+    tfm_sgemm(0, wt, (int)N, OC, IC, 1.0f, inp, IC, w, wt ? IC : OC, 1.0f, out, OC);
+}
+
 void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, size_t N, int IC, int OC, int wt)
 {
@@ -218,17 +234,31 @@ static inline float fast_tanh(float u)
     return 1.0f - 2.0f / (1.0f + expf(2.0f * u));
 }
 
-void tfm_gelu_forward(float *out, const float *inp, size_t n)
+void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
 {
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + fast_tanh(GELU_S * (x + 0.044715f * x * x * x)));
+        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
+        out[i] = 0.5f * x * (1.0f + t);
+        if (tanh_out)
+            tanh_out[i] = t;
     }
 }
 
-void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
+                       size_t n)
 {
+    if (tanh_in) {
+        /* with the forward's tanh this is arithmetic only, and vectorises */
+#pragma omp parallel for simd if (n > 65536)
+        for (size_t i = 0; i < n; i++) {
+            float x = inp[i], t = tanh_in[i];
+            float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+            dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * dt);
+        }
+        return;
+    }
 #pragma omp parallel for if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];

@@ -17,6 +17,10 @@ void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
  * or (IC, OC) when not (GPT-2 Conv1D). bias may be NULL. */
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
                         size_t N, int IC, int OC, int wt);
+/* out = res + inp @ W + bias: a projection added onto the residual stream in
+ * one pass (res may equal out). */
+void tfm_matmul_forward_res(float *out, const float *res, const float *inp, const float *w,
+                            const float *bias, size_t N, int IC, int OC, int wt);
 /* dinp, dw, dbias may each be NULL (not wanted). */
 void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
                          const float *inp, const float *w, size_t N, int IC, int OC, int wt);
@@ -32,9 +36,12 @@ void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float 
 void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                           const float *w, const float *rstd, size_t N, int C);
 
-/* GELU with the tanh approximation (GPT-2's gelu_new). */
-void tfm_gelu_forward(float *out, const float *inp, size_t n);
-void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+/* GELU with the tanh approximation (GPT-2's gelu_new). tanh_out (may be
+ * NULL) keeps the inner tanh for the backward pass, which recomputes it when
+ * given NULL. */
+void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n);
+void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
+                       size_t n);
 
 /* out (N, FF) = silu(gate) * up, where fc (N, 2 FF) holds gate | up. */
 void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF);

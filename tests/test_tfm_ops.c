@@ -58,6 +58,16 @@ static void matmul_grad(void **state)
         fd_check("matmul dinp", c.inp, ni, di, mm_loss, &c, SAMPLES, &rng, H, ATOL, RTOL);
         fd_check("matmul dw", c.w, nw, dw, mm_loss, &c, SAMPLES, &rng, H, ATOL, RTOL);
         fd_check("matmul dbias", c.b, c.OC, db, mm_loss, &c, SAMPLES, &rng, H, ATOL, RTOL);
+        /* the residual form adds the same product onto res */
+        float *res = fa(no), *fused = fa(no), *want = fa(no);
+        fd_fill(res, no, -1, 1, &rng);
+        tfm_matmul_forward(c.out, c.inp, c.w, c.b, c.N, c.IC, c.OC, wt);
+        for (size_t i = 0; i < no; i++)
+            want[i] = c.out[i] + res[i];
+        tfm_matmul_forward_res(fused, res, c.inp, c.w, c.b, c.N, c.IC, c.OC, wt);
+        check_close("matmul_forward_res", fused, want, no, 1e-6, 1e-6);
+        tfm_matmul_forward_res(res, res, c.inp, c.w, NULL, c.N, c.IC, c.OC, wt); /* in place */
+        free(res), free(fused), free(want);
         /* a second backward doubles the gradients: twins accumulate */
         float before = dw[3];
         tfm_matmul_backward(di, dw, db, c.r, c.inp, c.w, c.N, c.IC, c.OC, wt);
@@ -115,7 +125,7 @@ static double act_loss(void *p)
     if (c->swiglu)
         tfm_swiglu_forward(c->out, c->inp, c->N, c->FF);
     else
-        tfm_gelu_forward(c->out, c->inp, c->N * c->FF);
+        tfm_gelu_forward(c->out, NULL, c->inp, c->N * c->FF);
     return dot(c->out, c->r, c->N * c->FF);
 }
 
@@ -133,9 +143,16 @@ static void activation_grad(void **state)
         if (sw)
             tfm_swiglu_backward(di, c.r, c.inp, c.N, c.FF);
         else
-            tfm_gelu_backward(di, c.r, c.inp, nout);
+            tfm_gelu_backward(di, c.r, c.inp, NULL, nout);
         fd_check(sw ? "swiglu" : "gelu", c.inp, nin, di, act_loss, &c, 1000, &rng, 1e-3, ATOL,
                  RTOL);
+        if (!sw) { /* the saved-tanh path gives the same gradient */
+            float *t = fa(nin), *di2 = fa(nin);
+            tfm_gelu_forward(c.out, t, c.inp, nout);
+            tfm_gelu_backward(di2, c.r, c.inp, t, nout);
+            check_close("gelu saved tanh", di2, di, nin, 1e-6, 1e-5);
+            free(t), free(di2);
+        }
         free(c.out), free(c.inp), free(c.r), free(di);
     }
 }
