@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -46,6 +47,20 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
 bad:
     cli_usage_error(c, "%s", e.msg);
     return -1;
+}
+
+int cli_next_option(cli_common *c, int argc, char **argv, const struct option *longopts)
+{
+    for (;;) {
+        int opt = getopt_long(argc, argv, "hq", longopts, NULL);
+        if (opt == -1)
+            return -1;
+        int shared = cli_common_option(c, opt, optarg);
+        if (shared < 0)
+            return CLI_BAD_SHARED;
+        if (shared == 0)
+            return opt;
+    }
 }
 
 int cli_parse_double(const char *name, const char *s, double lo, double hi,

@@ -48,6 +48,14 @@ void cli_init(cli_common *c, const char *tool, const char *usage);
  * 0 when `opt` is not a shared option, -1 on a bad value (message printed). */
 int cli_common_option(cli_common *c, int opt, const char *arg);
 
+/* getopt_long for a tool: handles the shared options itself and returns the
+ * next option that is the tool's own, -1 at the end, or CLI_BAD_SHARED after
+ * printing a usage error for a shared option with a bad value. Unknown
+ * options come back as '?' (getopt has named them). */
+#define CLI_BAD_SHARED (-2)
+struct option;
+int cli_next_option(cli_common *c, int argc, char **argv, const struct option *longopts);
+
 /* Range-checked parsers. `name` is the option name used in the message. */
 int cli_parse_double(const char *name, const char *s, double lo, double hi,
                      double *out, alarm_err *e);

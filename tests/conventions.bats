@@ -51,3 +51,11 @@ tools() { for t in "$BIN"/alarm-*; do [ -x "$t" ] && basename "$t"; done; }
         [ -z "$out" ] || { echo "$m: $out"; return 1; }
     done
 }
+
+@test "a bad value of a shared option is a usage error naming the option" {
+    for cmd in alarm-select alarm-judge "alarm-model tokenize" "alarm-model train-tokenizer"; do
+        run $cmd --seed not-a-number
+        [ "$status" -eq 2 ] || { echo "$cmd: status $status"; return 1; }
+        [[ "$output" == *"--seed: 'not-a-number' is not a non-negative integer"* ]] || { echo "$cmd: $output"; return 1; }
+    done
+}

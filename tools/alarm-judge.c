@@ -94,13 +94,9 @@ static int parse_args(judge_opts *o, int argc, char **argv)
 {
     int opt, bad = 0;
     long n;
-    while (!bad && (opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int r = cli_common_option(&o->c, opt, optarg);
-        if (r != 0) {
-            bad = r < 0;
-            continue;
-        }
+    while (!bad && (opt = cli_next_option(&o->c, argc, argv, longopts)) != -1) {
         switch (opt) {
+        case CLI_BAD_SHARED: bad = 1; break;
         case OPT_BASE_URL: o->base_url = optarg; break;
         case OPT_MODEL: o->model = optarg; break;
         case OPT_KEY_ENV: o->key_env = optarg; break;

@@ -111,13 +111,9 @@ static int parse_args(options *o, cli_common *cli, int argc, char **argv)
     o->sel.max_incons = -1;
     if (!(o->sel.lower_better = calloc((size_t)argc, sizeof *o->sel.lower_better)))
         return cli_usage_error(cli, "out of memory");
-    while (rc == 0 && (opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int shared = cli_common_option(cli, opt, optarg);
-        if (shared) {
-            rc = shared < 0 ? -2 : 0;
-            continue;
-        }
+    while (rc == 0 && (opt = cli_next_option(cli, argc, argv, longopts)) != -1) {
         switch (opt) {
+        case CLI_BAD_SHARED: rc = -2; break;
         case OPT_MODE:
             if (reward_mode_parse(optarg, &o->sel.rc.mode) < 0)
                 rc = err_set(&e, "--mode: expected hierarchical, holistic, aspect or sum, "

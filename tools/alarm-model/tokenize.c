@@ -146,13 +146,9 @@ static int parse_options(opts *o, int argc, char **argv)
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&o->cli, c, optarg);
-        if (handled < 0)
-            return CLI_USAGE;
-        if (handled)
-            continue;
+    while ((c = cli_next_option(&o->cli, argc, argv, longopts)) != -1) {
         switch (c) {
+        case CLI_BAD_SHARED: return CLI_USAGE;
         case OPT_TOKENIZER: o->tokenizer = optarg; break;
         case OPT_ADD_SPECIAL: o->flags |= BPE_ADD_SPECIAL; break;
         case OPT_FIELD: o->field = optarg; break;

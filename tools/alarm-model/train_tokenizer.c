@@ -188,13 +188,9 @@ static int parse_options(opts *o, int argc, char **argv)
     alarm_err e;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&o->cli, c, optarg);
-        if (handled < 0)
-            return CLI_USAGE;
-        if (handled)
-            continue;
+    while ((c = cli_next_option(&o->cli, argc, argv, longopts)) != -1) {
         switch (c) {
+        case CLI_BAD_SHARED: return CLI_USAGE;
         case OPT_VOCAB:
             if (cli_parse_long("--vocab-size", optarg, 257, 1 << 24, &o->vocab_size, &e) < 0)
                 return cli_usage_error(&o->cli, "%s", e.msg);
