@@ -27,8 +27,9 @@ static int get_int(const cJSON *o, const char *name, int def, int lo, int hi, in
         *out = def;
         return 0;
     }
-    if (!cJSON_IsNumber(f) || f->valuedouble != (double)(long long)f->valuedouble ||
-        f->valuedouble < lo || f->valuedouble > hi)
+    /* range first: converting an out-of-range double to an integer is undefined */
+    if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo && f->valuedouble <= hi) ||
+        f->valuedouble != (double)(long long)f->valuedouble)
         return err_set(e, "config.json: \"%s\" must be an integer in [%d, %d]", name, lo, hi);
     *out = (int)f->valuedouble;
     return 0;
