@@ -254,12 +254,9 @@ int model_cmd_bench(int argc, char **argv)
     const char *only = NULL;
     int json = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int h = cli_common_option(&cli, opt, optarg);
-        if (h < 0)
+    while ((opt = cli_next_option(&cli, argc, argv, longopts)) != -1) {
+        if (opt == CLI_BAD_SHARED)
             return CLI_USAGE;
-        if (h)
-            continue;
         if (opt == 'c')
             only = optarg;
         else if (opt == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text")))
@@ -268,12 +265,9 @@ int model_cmd_bench(int argc, char **argv)
             return cli_usage_error(&cli, opt == 'f' ? "--format must be json or text"
                                                     : "unknown option");
     }
-    if (cli.help) {
-        printf("usage: %s\n", usage);
-        return cli_finish_stdout(&cli, CLI_OK);
-    }
-    if (cli.version)
-        return cli_print_version(&cli);
+    if ((opt = cli_help_or_version(&cli, "Times training steps and cached sampling next to the "
+                                         "measured sgemm rate; see alarm-model(1).\n")) >= 0)
+        return opt;
     if (optind < argc)
         return cli_usage_error(&cli, "unexpected argument '%s'", argv[optind]);
     const bench_shape *sel[3];

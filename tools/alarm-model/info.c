@@ -90,20 +90,11 @@ int model_cmd_info(int argc, char **argv)
     cli_init(&cli, "alarm-model", usage);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int h = cli_common_option(&cli, c, optarg);
-        if (h < 0)
-            return CLI_USAGE;
-        if (!h)
-            return cli_usage_error(&cli, "unknown option");
-    }
-    if (cli.help) {
-        printf("usage: %s\n\nPrints a checkpoint's architecture, sizes, dtype and parameter "
-               "count as JSON.\n", usage);
-        return cli_finish_stdout(&cli, CLI_OK);
-    }
-    if (cli.version)
-        return cli_print_version(&cli);
+    if ((c = cli_next_option(&cli, argc, argv, longopts)) != -1)
+        return c == CLI_BAD_SHARED ? CLI_USAGE : cli_usage_error(&cli, "unknown option");
+    if ((c = cli_help_or_version(&cli, "Prints a checkpoint's architecture, sizes, dtype and "
+                                       "parameter count as JSON.\n")) >= 0)
+        return c;
     if (argc - optind != 1)
         return cli_usage_error(&cli, "info takes one checkpoint directory");
     const char *dir = argv[optind];

@@ -249,12 +249,9 @@ static int parse_options(run *R, int argc, char **argv)
     alarm_err e;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
-        int handled = cli_common_option(&R->cli, c, optarg);
-        if (handled < 0)
+    while ((c = cli_next_option(&R->cli, argc, argv, longopts)) != -1) {
+        if (c == CLI_BAD_SHARED)
             return CLI_USAGE;
-        if (handled)
-            continue;
         if (c == OPT_MODEL)
             R->model = optarg;
         else if (c == OPT_TOKENIZER)
@@ -307,12 +304,8 @@ int model_cmd_logprobs(int argc, char **argv)
     int status = parse_options(&R, argc, argv);
     if (status != CLI_OK)
         return status;
-    if (R.cli.help) {
-        printf("usage: %s\n\n%s", usage, help);
-        return cli_finish_stdout(&R.cli, CLI_OK);
-    }
-    if (R.cli.version)
-        return cli_print_version(&R.cli);
+    if ((status = cli_help_or_version(&R.cli, help)) >= 0)
+        return status;
     alarm_err e;
     status = CLI_FAIL;
     if (setup(&R, &e) < 0)
