@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tfm_math.h"
+
 static uint64_t splitmix(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -94,16 +96,19 @@ void sample_probs(sample_ctx *s, const float *logits, const sample_params *p)
         greedy(s, logits);
         return;
     }
-    float mx = logits[0];
+    float mx = logits[0], T = p->temperature, *pr = s->probs;
+#pragma omp simd reduction(max : mx)
     for (int i = 1; i < V; i++)
         mx = logits[i] > mx ? logits[i] : mx;
     double sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int i = 0; i < V; i++) {
-        s->probs[i] = expf((logits[i] - mx) / p->temperature);
-        sum += s->probs[i];
+        pr[i] = tfm_expf((logits[i] - mx) / T);
+        sum += pr[i];
     }
+#pragma omp simd
     for (int i = 0; i < V; i++)
-        s->probs[i] = (float)(s->probs[i] / sum);
+        pr[i] = (float)(pr[i] / sum);
     int k = p->top_k > 0 && p->top_k < V ? p->top_k : V;
     if (k == V && p->top_p >= 1.0f)
         return;
@@ -152,4 +157,13 @@ int sample_token(sample_ctx *s, const float *logits, const sample_params *p, sam
     if (logprob)
         *logprob = logf(s->probs[tok]);
     return tok;
+}
+
+void sample_rows(sample_ctx *ctx, const float *logits, int n, const sample_params *p,
+                 sample_rng *rng, int *tokens, float *logprobs)
+{
+#pragma omp parallel for if (n > 1)
+    for (int b = 0; b < n; b++)
+        tokens[b] = sample_token(&ctx[b], logits + (size_t)b * ctx[b].V, p, &rng[b],
+                                 logprobs ? &logprobs[b] : NULL);
 }

@@ -47,4 +47,11 @@ void sample_probs(sample_ctx *s, const float *logits, const sample_params *p);
 int sample_token(sample_ctx *s, const float *logits, const sample_params *p, sample_rng *r,
                  float *logprob);
 
+/* Draws a token for each of n rows of logits (row stride V), the rows
+ * spread over the OpenMP threads. Row b uses its own scratch ctx[b] and
+ * generator rng[b], so its tokens do not depend on the batch it shares or
+ * the thread count. logprobs may be NULL. */
+void sample_rows(sample_ctx *ctx, const float *logits, int n, const sample_params *p,
+                 sample_rng *rng, int *tokens, float *logprobs);
+
 #endif

@@ -3,6 +3,7 @@
  * (sequence, head) pairs spread over the OpenMP threads. Rows go in blocks
  * of RB so that the products skip most of the masked upper triangle. */
 #include "tfm_ops.h"
+#include "tfm_math.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -22,13 +23,16 @@ static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *
 static void causal_softmax_row(float *p, int t, int T)
 {
     float mx = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : mx)
     for (int j = 0; j <= t; j++)
         mx = p[j] > mx ? p[j] : mx;
+#pragma omp simd reduction(+ : sum)
     for (int j = 0; j <= t; j++) {
-        p[j] = expf(p[j] - mx);
+        p[j] = tfm_expf(p[j] - mx);
         sum += p[j];
     }
     float inv = 1.0f / sum;
+#pragma omp simd
     for (int j = 0; j <= t; j++)
         p[j] *= inv;
     memset(p + t + 1, 0, (size_t)(T - t - 1) * sizeof *p);
@@ -89,8 +93,10 @@ void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const f
                     for (int t = r0; t < r1; t++) {
                         const float *p = P + (size_t)t * T;
                         float *d = dS + (size_t)t * T, dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
                         for (int j = 0; j <= t; j++)
                             dot += p[j] * d[j];
+#pragma omp simd
                         for (int j = 0; j <= t; j++)
                             d[j] = p[j] * (d[j] - dot) * scale;
                         for (int j = t + 1; j < r1; j++)

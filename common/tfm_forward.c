@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tfm_ops.h"
+#include "tfm_math.h"
 
 static void norm_forward(const tfm_model *m, float *out, float *mean, float *rstd,
                          const float *inp, int l, int wrole, size_t N)
@@ -142,17 +143,20 @@ float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
             continue;
         const float *z = m->logits + n * V;
         float mx = z[0];
+#pragma omp simd reduction(max : mx)
         for (int i = 1; i < V; i++)
             mx = z[i] > mx ? z[i] : mx;
         double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
         for (int i = 0; i < V; i++)
-            sum += expf(z[i] - mx);
+            sum += tfm_expf(z[i] - mx);
         float lse = mx + (float)log(sum);
         loss += lse - z[y];
         if (m->dlogits) {
             float *d = m->dlogits + n * V;
+#pragma omp simd
             for (int i = 0; i < V; i++)
-                d[i] += k * expf(z[i] - lse);
+                d[i] += k * tfm_expf(z[i] - lse);
             d[y] -= k;
         }
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tfm_math.h"
 #include "tfm_ops.h"
 
 static float *carve(float *base, size_t *off, size_t n)
@@ -126,18 +127,22 @@ static void step_attention(tfm_kv *kv, const tfm_model *m, int l, const int *act
             for (int t = 0; t < n; t++) {
                 const float *k = kv->k + at(kv, l, b, kh, t);
                 float s = 0.0f;
+#pragma omp simd reduction(+ : s)
                 for (int i = 0; i < HS; i++)
                     s += q[i] * k[i];
                 p[t] = s * scale;
                 mx = p[t] > mx ? p[t] : mx;
             }
+#pragma omp simd reduction(+ : sum)
             for (int t = 0; t < n; t++) {
-                p[t] = expf(p[t] - mx);
+                p[t] = tfm_expf(p[t] - mx);
                 sum += p[t];
             }
+            float inv = 1.0f / sum;
             for (int t = 0; t < n; t++) {
                 const float *v = kv->v + at(kv, l, b, kh, t);
-                float w = p[t] / sum;
+                float w = p[t] * inv;
+#pragma omp simd
                 for (int i = 0; i < HS; i++)
                     y[i] += w * v[i];
             }

@@ -3,44 +3,47 @@
  * OpenMP over rows, never while OpenBLAS runs (no nesting: sgemm is only
  * called outside parallel regions). Backward twins accumulate (+=). */
 #include "tfm_ops.h"
+#include "tfm_gemm_small.h"
+#include "tfm_math.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
-/* C (M, N) = alpha op(A) op(B) + beta C, row-major, with the M rows split
- * over the OpenMP threads, each calling single-threaded OpenBLAS. One pool
- * of threads does all the work, so OpenBLAS's own threads never spin
- * against ours (tfm_build sets OpenBLAS to one thread). */
-/* One row: a matrix-vector product, which needs no packing of B (sgemm
- * would copy the whole weight matrix for a single decode row). The N
- * outputs are split over the threads. */
-static void row_gemv(int ta, int tb, int N, int K, float alpha, const float *A, int lda,
-                     const float *B, int ldb, float beta, float *C)
+/* A decode step's few rows: the N columns of C split over the threads, each
+ * running the unpacked small-M kernel (2 to TFM_SMALL_M rows), or for one row
+ * OpenBLAS's matrix-vector product (faster than the kernel there; sgemm would
+ * copy the whole weight matrix into its panels for a single row). */
+static void few_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc)
 {
-    int nt = omp_get_max_threads(), inc = ta ? lda : 1;
-#pragma omp parallel num_threads(nt) if (nt > 1 && (double)N * K > 2e5)
+    int nt = omp_get_max_threads(), small = M > 1 && tfm_sgemm_small_ok(ta, M);
+#pragma omp parallel num_threads(nt) if (nt > 1 && (double)M * N * K > 2e5)
     {
         int id = omp_get_thread_num(), n = omp_get_num_threads();
-        int chunk = ((N + n - 1) / n + 15) & ~15;
+        int chunk = ((N + n - 1) / n + 7) & ~7; /* whole vectors */
         int n0 = id * chunk, n1 = n0 + chunk < N ? n0 + chunk : N;
-        if (n0 < n1) {
-            if (tb)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, K, alpha, B + (size_t)n0 * ldb,
-                            ldb, A, inc, beta, C + n0, 1);
-            else
-                cblas_sgemv(CblasRowMajor, CblasTrans, K, n1 - n0, alpha, B + n0, ldb, A, inc,
-                            beta, C + n0, 1);
-        }
+        if (n0 < n1 && small)
+            tfm_sgemm_small(tb, M, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else if (n0 < n1 && tb)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, n1 - n0, K, alpha, B + (size_t)n0 * ldb, ldb,
+                        A, ta ? lda : 1, beta, C + n0, 1);
+        else if (n0 < n1)
+            cblas_sgemv(CblasRowMajor, CblasTrans, K, n1 - n0, alpha, B + n0, ldb, A,
+                        ta ? lda : 1, beta, C + n0, 1);
     }
 }
 
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major. Larger products split
+ * the longer side of C over the OpenMP threads, each calling single-threaded
+ * OpenBLAS: one pool of threads does all the work, so OpenBLAS's own threads
+ * never spin against ours (tfm_build sets OpenBLAS to one thread). */
 void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (M == 1) {
-        row_gemv(ta, tb, N, K, alpha, A, lda, B, ldb, beta, C);
+    if (M == 1 || tfm_sgemm_small_ok(ta, M)) {
+        few_rows(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int nt = omp_get_max_threads();
@@ -227,22 +230,25 @@ void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
 
 #define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
 
-/* tanh(u) = 1 - 2 / (1 + exp(2u)): one expf instead of glibc's slower
- * tanhf; absolute error ~1e-7, and exp overflow gives the right limits. */
-static inline float fast_tanh(float u)
+/* The tanh inside GELU (glibc's tanhf would keep the loops scalar). */
+static inline float gelu_tanh(float x)
 {
-    return 1.0f - 2.0f / (1.0f + expf(2.0f * u));
+    return tfm_tanhf(GELU_S * (x + 0.044715f * x * x * x));
 }
 
 void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
 {
-#pragma omp parallel for if (n > 65536)
+    if (!tanh_out) {
+#pragma omp parallel for simd if (n > 65536)
+        for (size_t i = 0; i < n; i++)
+            out[i] = 0.5f * inp[i] * (1.0f + gelu_tanh(inp[i]));
+        return;
+    }
+#pragma omp parallel for simd if (n > 65536)
     for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
-        out[i] = 0.5f * x * (1.0f + t);
-        if (tanh_out)
-            tanh_out[i] = t;
+        float t = gelu_tanh(inp[i]);
+        out[i] = 0.5f * inp[i] * (1.0f + t);
+        tanh_out[i] = t;
     }
 }
 
@@ -259,10 +265,10 @@ void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const f
         }
         return;
     }
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for simd if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
-        float t = fast_tanh(GELU_S * (x + 0.044715f * x * x * x));
+        float t = gelu_tanh(x);
         float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * x * dt);
     }
@@ -274,8 +280,9 @@ void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF)
     for (size_t n = 0; n < N; n++) {
         const float *g = fc + n * 2 * FF, *u = g + FF;
         float *y = out + n * FF;
+#pragma omp simd
         for (int i = 0; i < FF; i++)
-            y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            y[i] = g[i] / (1.0f + tfm_expf(-g[i])) * u[i];
     }
 }
 
@@ -285,8 +292,9 @@ void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t 
     for (size_t n = 0; n < N; n++) {
         const float *g = fc + n * 2 * FF, *u = g + FF, *d = dout + n * FF;
         float *dg = dfc + n * 2 * FF, *du = dg + FF;
+#pragma omp simd
         for (int i = 0; i < FF; i++) {
-            float sg = 1.0f / (1.0f + expf(-g[i]));
+            float sg = 1.0f / (1.0f + tfm_expf(-g[i]));
             du[i] += d[i] * g[i] * sg;
             dg[i] += d[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
         }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "sample.h"
@@ -131,6 +132,44 @@ static void draws_follow_distribution(void **state)
     sample_ctx_free(&s);
 }
 
+/* A batch draw equals drawing each row alone with its own generator, on
+ * one thread or two, so a row's tokens do not depend on its batch. */
+static void rows_draw_independently(void **state)
+{
+    (void)state;
+    enum { N = 5, V = 300 };
+    float logits[N * V];
+    sample_rng seedr;
+    sample_seed(&seedr, 11);
+    for (int i = 0; i < N * V; i++)
+        logits[i] = (float)(sample_uniform(&seedr) * 6.0 - 3.0);
+    sample_params p = {0.9f, 40, 0.95f};
+    sample_ctx ctx[N];
+    for (int b = 0; b < N; b++)
+        setup_ctx(&ctx[b], V);
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        sample_rng batch[N], alone[N];
+        for (int b = 0; b < N; b++) {
+            sample_seed(&batch[b], 100 + (uint64_t)b);
+            sample_seed(&alone[b], 100 + (uint64_t)b);
+        }
+        for (int step = 0; step < 50; step++) {
+            int tok[N];
+            float lp[N];
+            sample_rows(ctx, logits, N, &p, batch, tok, lp);
+            for (int b = 0; b < N; b++) {
+                float want_lp;
+                assert_int_equal(tok[b],
+                                 sample_token(&ctx[b], logits + b * V, &p, &alone[b], &want_lp));
+                assert_true(lp[b] == want_lp);
+            }
+        }
+    }
+    for (int b = 0; b < N; b++)
+        sample_ctx_free(&ctx[b]);
+}
+
 static void bad_parameters(void **state)
 {
     (void)state;
@@ -153,6 +192,7 @@ int main(void)
         cmocka_unit_test(greedy_and_temperature),
         cmocka_unit_test(top_k_and_top_p_masks),
         cmocka_unit_test(draws_follow_distribution),
+        cmocka_unit_test(rows_draw_independently),
         cmocka_unit_test(bad_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

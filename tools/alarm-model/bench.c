@@ -137,26 +137,27 @@ static int bench_train(tfm_model *m, const bench_shape *s, bench_result *r, alar
     return rc;
 }
 
-/* Tokens/s of decoding NEW_TOKENS per row after a PROMPT-token prefill. */
+enum { MAX_ROWS = 8 };
+
+/* Tokens/s of decoding NEW_TOKENS per row after a PROMPT-token prefill,
+ * sampling each row from its own generator as rollout does. */
 static int bench_sample(tfm_model *m, int B, double *tps, alarm_err *e)
 {
     tfm_kv kv;
-    sample_ctx sc;
+    sample_ctx sc[MAX_ROWS];
+    sample_rng rng[MAX_ROWS];
+    int prompt[MAX_ROWS * PROMPT], tok[MAX_ROWS], nctx = 0, rc = 0;
     if (tfm_kv_build(&kv, m, B, PROMPT + NEW_TOKENS, e))
         return -1;
-    if (sample_ctx_init(&sc, m->cfg.V, e)) {
-        tfm_kv_free(&kv);
-        return -1;
-    }
-    int prompt[8 * PROMPT], tok[8];
-    sample_rng rng;
-    sample_seed(&rng, 2);
+    for (; nctx < B && !rc; nctx++)
+        rc = sample_ctx_init(&sc[nctx], m->cfg.V, e);
+    for (int b = 0; b < B; b++)
+        sample_seed(&rng[b], 2 + (uint64_t)b);
     for (int i = 0; i < B * PROMPT; i++)
-        prompt[i] = (int)(sample_next(&rng) % (uint64_t)m->cfg.V);
+        prompt[i] = (int)(sample_next(&rng[0]) % (uint64_t)m->cfg.V);
     sample_params sp = {1.0f, 0, 1.0f};
     /* The prompt goes in token by token: the model's activations are sized
      * for training, not for a batch of 8. Not timed. */
-    int rc = 0;
     for (int t = 0; t < PROMPT && !rc; t++) {
         for (int b = 0; b < B; b++)
             tok[b] = prompt[b * PROMPT + t];
@@ -164,12 +165,12 @@ static int bench_sample(tfm_model *m, int B, double *tps, alarm_err *e)
     }
     double t0 = now();
     for (int s = 0; s < NEW_TOKENS && !rc; s++) {
-        for (int b = 0; b < B; b++)
-            tok[b] = sample_token(&sc, kv.logits + (size_t)b * m->cfg.V, &sp, &rng, NULL);
+        sample_rows(sc, kv.logits, B, &sp, rng, tok, NULL);
         rc = tfm_kv_step(&kv, m, tok, NULL, B, e);
     }
     *tps = (double)B * NEW_TOKENS / (now() - t0);
-    sample_ctx_free(&sc);
+    while (nctx > 0)
+        sample_ctx_free(&sc[--nctx]);
     tfm_kv_free(&kv);
     return rc;
 }
@@ -197,7 +198,7 @@ static int bench_one(const bench_shape *s, int threads, bench_result *r, alarm_e
     if (!rc)
         rc = bench_sample(&m, 1, &r->sample_b1_tps, e);
     if (!rc)
-        rc = bench_sample(&m, 8, &r->sample_b8_tps, e);
+        rc = bench_sample(&m, MAX_ROWS, &r->sample_b8_tps, e);
     r->sgemm_gflops = sgemm_rate(s); /* with the model's thread setting */
     tfm_free(&m);
     r->mfu = r->train_tps * r->flops_per_token / (r->sgemm_gflops * 1e9);
