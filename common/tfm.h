@@ -92,6 +92,13 @@ typedef struct tfm_model {
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e);
 void tfm_free(tfm_model *m);
 
+/* 0 when B rows of T tokens fit the model: T at most tfm_config_max_len. */
+int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e);
+
+/* n zeroed floats, 64-byte aligned; large ones start on a 2 MB boundary
+ * with transparent huge pages requested. Freed with free(). */
+float *tfm_alloc_floats(size_t n);
+
 /* Allocates gradients, AdamW moments and activation gradients (zeroed). */
 int tfm_train_alloc(tfm_model *m, alarm_err *e);
 

@@ -41,7 +41,7 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
     tfm_source src = {s, st_src_find, st_src_read};
     cfg.value_head = (flags & TFM_LOAD_VALUE_HEAD) || tfm_source_has_value_head(&src);
     if (T <= 0)
-        T = cfg.maxT < 1024 ? cfg.maxT : 1024;
+        T = tfm_config_max_len(&cfg) < 1024 ? tfm_config_max_len(&cfg) : 1024;
     int rc = tfm_build(m, &cfg, B, T, e);
     if (rc == 0 && (rc = tfm_load_from(m, &src, e)) != 0) {
         err_prefix(e, "%s", dir);

@@ -138,6 +138,23 @@ static int parse_rope_scaling(tfm_config *c, const cJSON *o, alarm_err *e)
     return 0;
 }
 
+/* Mistral: a non-null sliding_window applies to every layer. Qwen2: only
+ * with use_sliding_window, and only to layers from max_window_layers on. */
+static int parse_window(tfm_config *c, const cJSON *o, alarm_err *e)
+{
+    int qwen = !strcmp(c->model_type, "qwen2");
+    const cJSON *w = field(o, "sliding_window");
+    c->use_window = !strcmp(c->model_type, "mistral");
+    c->window_layers = qwen ? c->L : 0;
+    if (qwen && (get_bool(o, "use_sliding_window", 0, &c->use_window, e) ||
+                 get_int(o, "max_window_layers", c->L, 0, 1 << 20, &c->window_layers, e)))
+        return -1;
+    if (w && !cJSON_IsNull(w) && get_int(o, "sliding_window", 0, 1, 1 << 24, &c->window, e))
+        return -1;
+    c->window_on = c->window > 0 && c->use_window && c->window_layers < c->L;
+    return 0;
+}
+
 static int parse_llama(tfm_config *c, const cJSON *o, alarm_err *e)
 {
     double eps;
@@ -170,7 +187,12 @@ static int parse_llama(tfm_config *c, const cJSON *o, alarm_err *e)
     if (!strcmp(c->model_type, "qwen2"))
         c->qkv_bias = 1; /* Qwen2 always has q/k/v biases and no attention_bias field */
     c->eps = eps;
-    return 0;
+    return parse_window(c, o, e);
+}
+
+int tfm_config_max_len(const tfm_config *c)
+{
+    return c->window_on && c->window < c->maxT ? c->window : c->maxT;
 }
 
 /* Heads named by "architectures": XForSequenceClassification / XForTokenClassification. */
@@ -289,6 +311,22 @@ static void add_id(cJSON *o, const char *name, int id)
         cJSON_AddNumberToObject(o, name, id);
 }
 
+/* The sliding-window fields as they were read (Mistral, Qwen2). */
+static void add_window(cJSON *o, const tfm_config *c)
+{
+    int qwen = !strcmp(c->model_type, "qwen2");
+    if (!qwen && strcmp(c->model_type, "mistral"))
+        return;
+    if (c->window)
+        cJSON_AddNumberToObject(o, "sliding_window", c->window);
+    else
+        cJSON_AddNullToObject(o, "sliding_window");
+    if (qwen) {
+        cJSON_AddBoolToObject(o, "use_sliding_window", c->use_window);
+        cJSON_AddNumberToObject(o, "max_window_layers", c->window_layers);
+    }
+}
+
 char *tfm_config_to_json(const tfm_config *c)
 {
     char cls[64];
@@ -319,6 +357,7 @@ char *tfm_config_to_json(const tfm_config *c)
         cJSON_AddStringToObject(o, "hidden_act", "silu");
         if (strcmp(c->model_type, "qwen2"))
             cJSON_AddBoolToObject(o, "attention_bias", c->qkv_bias);
+        add_window(o, c);
         if (c->rope_scaling) {
             cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
             cJSON_AddStringToObject(rs, "rope_type", c->rope_scaling == 1 ? "linear" : "llama3");

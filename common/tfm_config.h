@@ -28,6 +28,11 @@ typedef struct {
     int HS;                /* head size */
     int FF;                /* MLP inner size */
     int maxT;              /* max positions */
+    int window;            /* sliding_window as written (tokens), 0 = none/null */
+    int window_on;         /* some layer attends through the window; the runtime
+                              attends fully, so it refuses longer sequences */
+    int use_window;        /* Qwen2's use_sliding_window */
+    int window_layers;     /* Qwen2's max_window_layers: layers below it attend fully */
     double eps;            /* norm epsilon (as written, so it round-trips) */
     int tied;              /* LM head shares the token embedding */
     int qkv_bias;          /* q/k/v projections have biases (GPT-2, Qwen2) */
@@ -50,6 +55,11 @@ int tfm_config_parse(tfm_config *cfg, const char *json, alarm_err *e);
 
 /* Reads DIR/config.json. */
 int tfm_config_load(tfm_config *cfg, const char *dir, alarm_err *e);
+
+/* The longest sequence the runtime computes exactly: max positions, or the
+ * sliding window when some layer has one (up to the window, windowed and
+ * full attention agree). */
+int tfm_config_max_len(const tfm_config *cfg);
 
 /* A config.json text (malloc'd) that tfm_config_parse and transformers read. */
 char *tfm_config_to_json(const tfm_config *cfg);

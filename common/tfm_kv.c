@@ -41,9 +41,8 @@ int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e)
 {
     const tfm_config *c = &m->cfg;
     memset(kv, 0, sizeof *kv);
-    if (B < 1 || maxT < 1 || maxT > c->maxT)
-        return err_set(e, "KV cache of %d x %d out of range (length at most %d)", B, maxT,
-                       c->maxT);
+    if (tfm_check_len(c, B, maxT, e))
+        return err_prefix(e, "KV cache");
     if (!c->lm_head)
         return err_set(e, "decoding needs a model with an LM head");
     kv->B = B;
@@ -52,12 +51,11 @@ int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e)
     kv->NKV = c->NKV;
     kv->HS = c->HS;
     size_t n = layout(kv, m, NULL);
-    void *p = NULL;
-    if (posix_memalign(&p, 64, n * sizeof(float)) || !(kv->pos = calloc(2 * (size_t)B, sizeof(int)))) {
+    float *p = tfm_alloc_floats(n);
+    if (!p || !(kv->pos = calloc(2 * (size_t)B, sizeof(int)))) {
         free(p);
         return err_set(e, "out of memory for a KV cache of %zu floats", n);
     }
-    memset(p, 0, n * sizeof(float));
     kv->mem = p;
     kv->rope_pos = kv->pos + B;
     layout(kv, m, kv->mem);

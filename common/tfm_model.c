@@ -12,18 +12,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
-/* Aligned, zeroed; 64-byte alignment keeps vector loads on one cache line. */
-static float *alloc_floats(size_t n)
+int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e)
 {
+    int max = tfm_config_max_len(c);
+    if (B >= 1 && T >= 1 && T <= max)
+        return 0;
+    if (T > max && max < c->maxT)
+        return err_set(e, "length %d exceeds the sliding window of %d tokens: attention "
+                          "through a window is not implemented", T, max);
+    return err_set(e, "batch %d x length %d out of range (length at most %d)", B, T, max);
+}
+
+float *tfm_alloc_floats(size_t n)
+{
+    enum { HUGE_PAGE = 2 << 20 };
+    size_t bytes = (n ? n : 1) * sizeof(float);
     void *p = NULL;
-    if (n == 0)
-        n = 1;
-    if (posix_memalign(&p, 64, n * sizeof(float)))
+    if (posix_memalign(&p, bytes >= HUGE_PAGE ? HUGE_PAGE : 64, bytes))
         return NULL;
-    memset(p, 0, n * sizeof(float));
+#ifdef MADV_HUGEPAGE
+    /* Before the first touch, so the kernel can back it with 2 MB pages:
+     * decode steps walk weight matrices down their columns, one TLB entry
+     * per row with 4 KB pages. Advice only: failure changes nothing. */
+    if (bytes >= HUGE_PAGE)
+        madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, bytes);
     return p;
 }
 
@@ -238,10 +256,7 @@ static int check_config(const tfm_config *c, int B, int T, alarm_err *e)
         return err_set(e, "RoPE needs an even head size");
     if (c->cls && c->n_labels < 1)
         return err_set(e, "a classification head needs at least one label");
-    if (B < 1 || T < 1 || T > c->maxT)
-        return err_set(e, "batch %d x length %d out of range (length at most %d)", B, T,
-                       c->maxT);
-    return 0;
+    return tfm_check_len(c, B, T, e);
 }
 
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
@@ -259,9 +274,9 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
     m->la = calloc((size_t)cfg->L, sizeof *m->la);
     m->lens = calloc((size_t)B, sizeof *m->lens);
     m->tokens = calloc((size_t)B * T, sizeof *m->tokens);
-    m->params = alloc_floats(m->nparams);
+    m->params = tfm_alloc_floats(m->nparams);
     m->nacts = layout_acts(m, NULL);
-    m->acts_mem = alloc_floats(m->nacts);
+    m->acts_mem = tfm_alloc_floats(m->nacts);
     if (!m->la || !m->lens || !m->tokens || !m->params || !m->acts_mem) {
         err_set(e, "out of memory for a model of %zu parameters and %zu activations",
                 m->nparams, m->nacts);
@@ -271,8 +286,8 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
     if (cfg->arch == TFM_LLAMA) {
         int half = cfg->HS / 2;
         m->rope_T = cfg->maxT;
-        m->rope_cos = alloc_floats((size_t)m->rope_T * half);
-        m->rope_sin = alloc_floats((size_t)m->rope_T * half);
+        m->rope_cos = tfm_alloc_floats((size_t)m->rope_T * half);
+        m->rope_sin = tfm_alloc_floats((size_t)m->rope_T * half);
         if (!m->rope_cos || !m->rope_sin) {
             err_set(e, "out of memory for the RoPE table");
             goto fail;
@@ -294,11 +309,11 @@ int tfm_train_alloc(tfm_model *m, alarm_err *e)
 {
     if (m->grads)
         return 0;
-    m->grads = alloc_floats(m->nparams);
-    m->m = alloc_floats(m->nparams);
-    m->v = alloc_floats(m->nparams);
+    m->grads = tfm_alloc_floats(m->nparams);
+    m->m = tfm_alloc_floats(m->nparams);
+    m->v = tfm_alloc_floats(m->nparams);
     m->ndacts = layout_dacts(m, NULL);
-    m->dacts_mem = alloc_floats(m->ndacts);
+    m->dacts_mem = tfm_alloc_floats(m->ndacts);
     if (!m->grads || !m->m || !m->v || !m->dacts_mem) {
         free(m->grads);
         free(m->m);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tfm.h"
 #include "tfm_config.h"
+#include "tfm_kv.h"
 
 static void gpt2_defaults(void **state)
 {
@@ -55,6 +57,62 @@ static void llama_family(void **state)
                                           "\"num_hidden_layers\":1,\"num_attention_heads\":2}",
                                       &e), 0);
     assert_true(c.qkv_bias && c.NKV == 2 && !c.tied);
+}
+
+/* A sliding window bounds the length the runtime computes exactly (it
+ * attends fully); Qwen2's window applies only when switched on for some
+ * layer. The fields survive a write and a read. */
+static void sliding_window(void **state)
+{
+    (void)state;
+    tfm_config c, back;
+    alarm_err e;
+    const char *base = "{\"vocab_size\":10,\"hidden_size\":8,\"intermediate_size\":16,"
+                       "\"num_hidden_layers\":4,\"num_attention_heads\":2,"
+                       "\"max_position_embeddings\":32768,";
+    char json[512];
+    struct {
+        const char *tail;
+        int on, max_len;
+    } cases[] = {
+        {"\"model_type\":\"mistral\",\"sliding_window\":4096}", 1, 4096},
+        {"\"model_type\":\"mistral\",\"sliding_window\":null}", 0, 32768},
+        {"\"model_type\":\"qwen2\",\"sliding_window\":4096,\"use_sliding_window\":false}", 0,
+         32768},
+        {"\"model_type\":\"qwen2\",\"sliding_window\":4096,\"use_sliding_window\":true,"
+         "\"max_window_layers\":4}", 0, 32768},
+        {"\"model_type\":\"qwen2\",\"sliding_window\":4096,\"use_sliding_window\":true,"
+         "\"max_window_layers\":2}", 1, 4096},
+        {"\"model_type\":\"llama\"}", 0, 32768},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(json, sizeof json, "%s%s", base, cases[i].tail);
+        assert_int_equal(tfm_config_parse(&c, json, &e), 0);
+        assert_int_equal(c.window_on, cases[i].on);
+        assert_int_equal(tfm_config_max_len(&c), cases[i].max_len);
+        char *txt = tfm_config_to_json(&c);
+        assert_int_equal(tfm_config_parse(&back, txt, &e), 0);
+        free(txt);
+        assert_int_equal(back.window, c.window);
+        assert_int_equal(back.window_on, c.window_on);
+        assert_int_equal(back.window_layers, c.window_layers);
+    }
+    /* a model and a KV cache are built up to the window, not beyond */
+    snprintf(json, sizeof json, "%s%s", base, "\"model_type\":\"mistral\",\"sliding_window\":16}");
+    assert_int_equal(tfm_config_parse(&c, json, &e), 0);
+    tfm_model m;
+    assert_int_equal(tfm_build(&m, &c, 1, 17, &e), -1);
+    assert_non_null(strstr(e.msg, "sliding window of 16"));
+    assert_int_equal(tfm_build(&m, &c, 2, 16, &e), 0);
+    tfm_kv kv;
+    assert_int_equal(tfm_kv_build(&kv, &m, 1, 17, &e), -1);
+    assert_non_null(strstr(e.msg, "KV cache"));
+    assert_int_equal(tfm_kv_build(&kv, &m, 1, 16, &e), 0);
+    tfm_kv_free(&kv);
+    tfm_free(&m);
+    snprintf(json, sizeof json, "%s%s", base, "\"model_type\":\"mistral\",\"sliding_window\":0}");
+    assert_int_equal(tfm_config_parse(&c, json, &e), -1);
+    assert_non_null(strstr(e.msg, "sliding_window"));
 }
 
 static void heads_and_round_trip(void **state)
@@ -120,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gpt2_defaults),
         cmocka_unit_test(llama_family),
+        cmocka_unit_test(sliding_window),
         cmocka_unit_test(heads_and_round_trip),
         cmocka_unit_test(errors),
     };

@@ -58,6 +58,9 @@ static cJSON *describe(const char *dir, const tfm_model *m, const st_set *s)
     cJSON_AddNumberToObject(o, "head_dim", c->HS);
     cJSON_AddNumberToObject(o, "intermediate_size", c->FF);
     cJSON_AddNumberToObject(o, "max_positions", c->maxT);
+    if (c->window_on)
+        cJSON_AddNumberToObject(o, "sliding_window", c->window);
+    cJSON_AddNumberToObject(o, "max_length", tfm_config_max_len(c)); /* what alarm computes */
     cJSON_AddBoolToObject(o, "tied_embeddings", c->tied);
     cJSON_AddBoolToObject(o, "qkv_bias", c->qkv_bias);
     if (c->arch == TFM_LLAMA) {
