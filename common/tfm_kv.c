@@ -17,6 +17,32 @@ static float *carve(float *base, size_t *off, size_t n)
     return p;
 }
 
+/* The four matrices of a layer: role, input and output widths. */
+enum { NMAT = 4 };
+static const int mat_role[NMAT] = {TW_QKV_W, TW_O_W, TW_FC_W, TW_PROJ_W};
+
+static void mat_dims(const tfm_model *m, int i, int *in, int *out)
+{
+    const tfm_config *c = &m->cfg;
+    int dims[NMAT][2] = {{c->C, m->QKV}, {c->NH * c->HS, c->C}, {c->C, m->FC}, {c->FF, c->C}};
+    *in = dims[i][0];
+    *out = dims[i][1];
+}
+
+/* Matrix i of layer l in the decode layout: (out, in) rows. */
+static const float *decode_w(const tfm_kv *kv, const tfm_model *m, int l, int i)
+{
+    if (!kv->wt)
+        return tfm_w(m, m->params, l, mat_role[i]);
+    const float *p = kv->wt + (size_t)l * kv->wt_layer;
+    for (int j = 0; j < i; j++) {
+        int in, out;
+        mat_dims(m, j, &in, &out);
+        p += ((size_t)in * out + 15) & ~(size_t)15;
+    }
+    return p;
+}
+
 static size_t layout(tfm_kv *kv, const tfm_model *m, float *base)
 {
     const tfm_config *c = &m->cfg;
@@ -34,6 +60,13 @@ static size_t layout(tfm_kv *kv, const tfm_model *m, float *base)
     kv->rstd = carve(base, &off, B);
     kv->att = carve(base, &off, B * c->NH * kv->maxT);
     kv->logits = carve(base, &off, B * c->V);
+    kv->wt_layer = 0;
+    for (int i = 0; i < NMAT && c->arch == TFM_GPT2; i++) {
+        int in, out;
+        mat_dims(m, i, &in, &out);
+        kv->wt_layer += ((size_t)in * out + 15) & ~(size_t)15;
+    }
+    kv->wt = kv->wt_layer ? carve(base, &off, kv->wt_layer * c->L) : NULL;
     return off;
 }
 
@@ -59,7 +92,31 @@ int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e)
     kv->mem = p;
     kv->rope_pos = kv->pos + B;
     layout(kv, m, kv->mem);
+    tfm_kv_sync(kv, m);
     return 0;
+}
+
+/* dst (out, in) = src (in, out) transposed, in tiles that stay in cache. */
+static void transpose(float *dst, const float *src, int in, int out)
+{
+    enum { TILE = 32 };
+#pragma omp parallel for collapse(2) if ((size_t)in * out > 65536)
+    for (int o0 = 0; o0 < out; o0 += TILE)
+        for (int i0 = 0; i0 < in; i0 += TILE)
+            for (int o = o0; o < o0 + TILE && o < out; o++)
+                for (int i = i0; i < i0 + TILE && i < in; i++)
+                    dst[(size_t)o * in + i] = src[(size_t)i * out + o];
+}
+
+void tfm_kv_sync(tfm_kv *kv, const tfm_model *m)
+{
+    for (int l = 0; kv->wt && l < m->cfg.L; l++)
+        for (int i = 0; i < NMAT; i++) {
+            int in, out;
+            mat_dims(m, i, &in, &out);
+            transpose((float *)decode_w(kv, m, l, i), tfm_w(m, m->params, l, mat_role[i]), in,
+                      out);
+        }
 }
 
 void tfm_kv_free(tfm_kv *kv)
@@ -86,6 +143,7 @@ int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens,
                        kv->maxT);
     if (tfm_forward(m, tokens, lens, B, T, e))
         return -1;
+    tfm_kv_sync(kv, m);
     for (int l = 0; l < c->L; l++)
         for (int b = 0; b < B; b++)
             for (int t = 0; t < m->lens[b]; t++) {
@@ -162,11 +220,12 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
 {
     const tfm_config *c = &m->cfg;
     float *P = m->params;
-    int wt = c->arch == TFM_LLAMA, C = c->C;
+    int C = c->C;
     norm(m, kv, kv->ln, kv->x, l, TW_LN1_W, B);
-    tfm_matmul_forward(kv->qkv, kv->ln, tfm_w(m, P, l, TW_QKV_W), tfm_w(m, P, l, TW_QKV_B),
-                       (size_t)B, C, m->QKV, wt);
-    if (wt)
+    /* every matrix in (out, in) layout here: see decode_w */
+    tfm_matmul_forward(kv->qkv, kv->ln, decode_w(kv, m, l, 0), tfm_w(m, P, l, TW_QKV_B),
+                       (size_t)B, C, m->QKV, 1);
+    if (c->arch == TFM_LLAMA)
         tfm_rope(kv->qkv, m->rope_cos, m->rope_sin, kv->rope_pos, (size_t)B, 1, m->QKV,
                  c->NH + c->NKV, c->HS, 0);
     for (int b = 0; b < B; b++) {
@@ -181,17 +240,17 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
         }
     }
     step_attention(kv, m, l, active, B);
-    tfm_matmul_forward_res(kv->res, kv->x, kv->atty, tfm_w(m, P, l, TW_O_W),
-                           tfm_w(m, P, l, TW_O_B), (size_t)B, c->NH * c->HS, C, wt);
+    tfm_matmul_forward_res(kv->res, kv->x, kv->atty, decode_w(kv, m, l, 1),
+                           tfm_w(m, P, l, TW_O_B), (size_t)B, c->NH * c->HS, C, 1);
     norm(m, kv, kv->ln, kv->res, l, TW_LN2_W, B);
-    tfm_matmul_forward(kv->fc, kv->ln, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B),
-                       (size_t)B, C, m->FC, wt);
-    if (wt)
+    tfm_matmul_forward(kv->fc, kv->ln, decode_w(kv, m, l, 2), tfm_w(m, P, l, TW_FC_B),
+                       (size_t)B, C, m->FC, 1);
+    if (c->arch == TFM_LLAMA)
         tfm_swiglu_forward(kv->act, kv->fc, (size_t)B, c->FF);
     else
         tfm_gelu_forward(kv->act, NULL, kv->fc, (size_t)B * c->FF);
-    tfm_matmul_forward_res(kv->x, kv->res, kv->act, tfm_w(m, P, l, TW_PROJ_W),
-                           tfm_w(m, P, l, TW_PROJ_B), (size_t)B, c->FF, C, wt);
+    tfm_matmul_forward_res(kv->x, kv->res, kv->act, decode_w(kv, m, l, 3),
+                           tfm_w(m, P, l, TW_PROJ_B), (size_t)B, c->FF, C, 1);
 }
 
 int tfm_kv_step(tfm_kv *kv, const tfm_model *m, const int *tokens, const int *active, int B,

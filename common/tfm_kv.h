@@ -19,13 +19,24 @@ typedef struct {
     float *x, *ln, *qkv, *atty, *res, *fc, *act, *mean, *rstd;
     float *att;       /* (B, NH, maxT) */
     float *logits;    /* (B, V): next-token logits after prefill or step */
+    /* GPT-2 family: each layer's four matrices transposed to (out, in), the
+     * layout the decode kernel reads in order; NULL for Llama, whose
+     * nn.Linear weights are already so. Copied from the model by
+     * tfm_kv_build, tfm_kv_prefill and tfm_kv_sync. */
+    float *wt;
+    size_t wt_layer;  /* floats per layer in wt */
 } tfm_kv;
 
 int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e);
 void tfm_kv_free(tfm_kv *kv);
 
+/* Copies the model's current weights into the cache's decode layout: call
+ * it after changing m's parameters if the next step is not a prefill. */
+void tfm_kv_sync(tfm_kv *kv, const tfm_model *m);
+
 /* Runs the prompts (B, T) with lens through m (built for at least B x T),
- * fills the cache and kv->logits with each row's next-token logits. */
+ * fills the cache and kv->logits with each row's next-token logits, and
+ * takes the model's weights as they are now (tfm_kv_sync). */
 int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int B, int T,
                    alarm_err *e);
 

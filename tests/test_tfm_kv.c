@@ -84,12 +84,58 @@ static void kv_matches_forward(void **state)
     kv_run(*state, 1);
 }
 
+/* Largest |difference| between the cache's logits, decoding seq from an
+ * empty cache, and the full forward's, row 0, every position. */
+static double decode_gap(tfm_kv *kv, tfm_model *m, const int *seq)
+{
+    alarm_err e;
+    int V = m->cfg.V, one = 1;
+    assert_int_equal(tfm_forward(m, seq, NULL, 1, T, &e), 0);
+    memset(kv->pos, 0, sizeof *kv->pos);
+    double gap = 0;
+    for (int t = 0; t < T; t++) {
+        assert_int_equal(tfm_kv_step(kv, m, &seq[t], &one, 1, &e), 0);
+        for (int i = 0; i < V; i++) {
+            double d = kv->logits[i] - m->logits[(size_t)t * V + i];
+            gap = d > gap ? d : -d > gap ? -d : gap;
+        }
+    }
+    return gap;
+}
+
+/* The decode layout copies the weights: new parameters reach the steps
+ * after tfm_kv_sync (and prefill), not before. */
+static void kv_follows_new_weights(void **state)
+{
+    char dir[4096];
+    alarm_err e;
+    tfm_model m;
+    tfm_kv kv;
+    snprintf(dir, sizeof dir, "%s%s", test_path("fixtures/tfm/"), (const char *)*state);
+    if (tst_load_model(&m, dir, 1, T, &e))
+        fail_msg("%s", e.msg);
+    int seq[T];
+    for (int t = 0; t < T; t++)
+        seq[t] = (t * 29 + 3) % m.cfg.V;
+    assert_int_equal(tfm_kv_build(&kv, &m, 1, T, &e), 0);
+    assert_true(decode_gap(&kv, &m, seq) < 1e-4);
+    tfm_init_random(&m, 77);
+    if (m.cfg.arch == TFM_GPT2) /* a stale copy shows */
+        assert_true(decode_gap(&kv, &m, seq) > 1e-3);
+    tfm_kv_sync(&kv, &m);
+    assert_true(decode_gap(&kv, &m, seq) < 1e-4);
+    tfm_kv_free(&kv);
+    tfm_free(&m);
+}
+
 #define KV(n) {"kv_" n, kv_matches_forward, NULL, NULL, n}
+#define KV_SYNC(n) {"kv_sync_" n, kv_follows_new_weights, NULL, NULL, n}
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         KV("gpt2_value"), KV("llama_gqa_untied"), KV("qwen2_bias"), KV("llama3_rope"),
+        KV_SYNC("gpt2_value"), KV_SYNC("llama_gqa_untied"),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
