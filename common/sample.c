@@ -89,6 +89,8 @@ static void greedy(sample_ctx *s, const float *logits)
     s->probs[best] = 1.0f;
 }
 
+/* No AVX2 clone here (unlike the model's kernels): the sums' order would
+ * then depend on the CPU, and a seed must draw the same tokens everywhere. */
 void sample_probs(sample_ctx *s, const float *logits, const sample_params *p)
 {
     int V = s->V;

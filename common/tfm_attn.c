@@ -20,7 +20,7 @@ static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *
 
 /* Softmax of row t over columns [0, t], zeros after it (the backward's
  * full-width products rely on them). */
-static void causal_softmax_row(float *p, int t, int T)
+static inline __attribute__((always_inline)) void causal_softmax_row(float *p, int t, int T)
 {
     float mx = -INFINITY, sum = 0.0f;
 #pragma omp simd reduction(max : mx)
@@ -38,7 +38,7 @@ static void causal_softmax_row(float *p, int t, int T)
     memset(p + t + 1, 0, (size_t)(T - t - 1) * sizeof *p);
 }
 
-void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
+TFM_AVX2_CLONE void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
                            int NKV, int HS)
 {
     int QKV = (NH + 2 * NKV) * HS, AD = NH * HS, group = NH / NKV;
@@ -64,7 +64,7 @@ void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int 
         }
 }
 
-void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
+TFM_AVX2_CLONE void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                             const float *att, int B, int T, int NH, int NKV, int HS)
 {
     int QKV = (NH + 2 * NKV) * HS, AD = NH * HS, group = NH / NKV;

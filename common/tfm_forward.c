@@ -126,7 +126,7 @@ void tfm_zero_grad(tfm_model *m)
         memset(m->dcls, 0, BT * m->cfg.n_labels * sizeof(float));
 }
 
-float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
+TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
 {
     int V = m->cfg.V;
     size_t N = (size_t)m->fB * m->fT, count = 0;

@@ -165,7 +165,7 @@ int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens,
 }
 
 /* Attention of one new query per row against the row's cache (incl. itself). */
-static void step_attention(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)
+TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)
 {
     const tfm_config *c = &m->cfg;
     int NH = c->NH, HS = c->HS, group = NH / c->NKV;

@@ -138,7 +138,7 @@ void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout
     }
 }
 
-void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+TFM_AVX2_CLONE void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, size_t N, int C, float eps)
 {
 #pragma omp parallel for if (N * (size_t)C > 32768)
@@ -159,7 +159,7 @@ void tfm_layernorm_forward(float *out, float *mean, float *rstd, const float *in
     }
 }
 
-void tfm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+TFM_AVX2_CLONE void tfm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
                             const float *inp, const float *w, const float *mean,
                             const float *rstd, size_t N, int C)
 {
@@ -189,7 +189,7 @@ void tfm_layernorm_backward(float *dinp, float *dw, float *db, const float *dout
     }
 }
 
-void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, size_t N,
+TFM_AVX2_CLONE void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, size_t N,
                          int C, float eps)
 {
 #pragma omp parallel for if (N * (size_t)C > 32768)
@@ -206,7 +206,7 @@ void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float 
     }
 }
 
-void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
+TFM_AVX2_CLONE void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                           const float *w, const float *rstd, size_t N, int C)
 {
 #pragma omp parallel for if (N * (size_t)C > 32768)
@@ -231,12 +231,12 @@ void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float
 #define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
 
 /* The tanh inside GELU (glibc's tanhf would keep the loops scalar). */
-static inline float gelu_tanh(float x)
+static inline __attribute__((always_inline)) float gelu_tanh(float x)
 {
     return tfm_tanhf(GELU_S * (x + 0.044715f * x * x * x));
 }
 
-void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
+TFM_AVX2_CLONE void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
 {
     if (!tanh_out) {
 #pragma omp parallel for simd if (n > 65536)
@@ -252,7 +252,7 @@ void tfm_gelu_forward(float *out, float *tanh_out, const float *inp, size_t n)
     }
 }
 
-void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
+TFM_AVX2_CLONE void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const float *tanh_in,
                        size_t n)
 {
     if (tanh_in) {
@@ -274,7 +274,7 @@ void tfm_gelu_backward(float *dinp, const float *dout, const float *inp, const f
     }
 }
 
-void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF)
+TFM_AVX2_CLONE void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF)
 {
 #pragma omp parallel for if (N * (size_t)FF > 65536)
     for (size_t n = 0; n < N; n++) {
@@ -286,7 +286,7 @@ void tfm_swiglu_forward(float *out, const float *fc, size_t N, int FF)
     }
 }
 
-void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t N, int FF)
+TFM_AVX2_CLONE void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t N, int FF)
 {
 #pragma omp parallel for if (N * (size_t)FF > 65536)
     for (size_t n = 0; n < N; n++) {

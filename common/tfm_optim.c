@@ -1,6 +1,7 @@
 /* tfm_optim: see tfm_optim.h. The update runs over the one parameter
  * allocation in place; the decay mask comes from the parameter table. */
 #include "tfm_optim.h"
+#include "tfm_math.h"
 
 #include <math.h>
 #include <omp.h>
@@ -53,10 +54,9 @@ float tfm_clip_grad(tfm_model *m, float max_norm)
     return norm;
 }
 
-/* The update of n elements. The Makefile builds this file with
- * -fno-math-errno: the sqrt argument is never negative, and without the errno
- * path GCC vectorises the loop (results are unchanged). */
-static void adamw_range(float *restrict p, const float *restrict g, float *restrict mm,
+/* The update of n elements. The loop vectorises because the build has no
+ * errno semantics for sqrtf (-fno-math-errno; its argument is never negative). */
+TFM_AVX2_CLONE static void adamw_range(float *restrict p, const float *restrict g, float *restrict mm,
                         float *restrict vv, size_t n, const float k[7])
 {
     float b1 = k[0], b2 = k[1], bc2s = k[2], eps = k[3], step_size = k[4], decay = k[5];
