@@ -79,11 +79,16 @@ int st_write(const char *path, const st_out *tensors, size_t n, st_dtype dtype,
              const char *const *metadata, alarm_err *e);
 
 /* Writes tensors into the existing directory `dir` (e.g. a ckpt temporary
- * directory) the way transformers saves them: model.safetensors when they fit
- * in max_shard_bytes (0: no limit), else shards model-0000K-of-0000N.safetensors
- * of at most max_shard_bytes each (a larger tensor gets a shard of its own)
- * and model.safetensors.index.json with metadata.total_size and a sorted
- * weight_map. Each file is written atomically; `metadata` goes into every shard. */
+ * directory) the way transformers' save_pretrained does (>= 4.42, through
+ * huggingface_hub): model.safetensors when they fit in max_shard_bytes (0: no
+ * limit), else shards model-0000K-of-0000N.safetensors and
+ * model.safetensors.index.json ({"metadata": {"total_size": bytes},
+ * "weight_map": {name: file}}, keys sorted, indented by 2). Tensors stay whole
+ * and in the order given; a shard is closed when the next tensor would take it
+ * past max_shard_bytes; a tensor larger than that gets a shard of its own,
+ * numbered when it is met (so before the shard still being filled). Each file
+ * is written atomically, but a failure can leave earlier shards in `dir`:
+ * write into a temporary directory. `metadata` goes into every shard. */
 int st_write_dir(const char *dir, const st_out *tensors, size_t n, st_dtype dtype,
                  size_t max_shard_bytes, const char *const *metadata, alarm_err *e);
 

@@ -277,6 +277,69 @@ static int write_index(const char *dir, const st_out *t, size_t n, const size_t 
     return rc;
 }
 
+/* Assigns each tensor its shard the way huggingface_hub's
+ * split_torch_state_dict_into_shards does for transformers' save_pretrained
+ * (transformers >= 4.42): in table order, the shard being filled is closed
+ * when the next tensor would take it past `max`; a tensor larger than `max`
+ * gets a shard of its own at once, so it is numbered before the shard being
+ * filled. Returns the number of shards (1 for an empty table). */
+static size_t plan_shards(const size_t *bytes, size_t n, size_t max, size_t *shard_of)
+{
+    const size_t open = SIZE_MAX; /* member of the shard being filled */
+    size_t nshards = 0, cur = 0, from = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int last = i == n, big = !last && max && bytes[i] > max;
+        if (last || (max && !big && bytes[i] > max - cur)) { /* cur <= max */
+            int any = 0;
+            for (size_t j = from; j < i; j++)
+                if (shard_of[j] == open) {
+                    shard_of[j] = nshards;
+                    any = 1;
+                }
+            nshards += (size_t)any;
+            cur = 0;
+            from = i;
+        }
+        if (last)
+            break;
+        if (big) {
+            shard_of[i] = nshards++;
+        } else {
+            shard_of[i] = open;
+            cur += bytes[i];
+        }
+    }
+    return nshards ? nshards : 1;
+}
+
+/* Writes shard k of nshards: its tensors in table order. */
+static int write_shard(const char *dir, const st_out *t, size_t n, const size_t *numel,
+                       const size_t *shard_of, size_t k, size_t nshards, st_dtype dtype,
+                       const char *const *metadata, alarm_err *e)
+{
+    st_out *sub = malloc((n + 1) * sizeof *sub);
+    size_t *sub_numel = malloc((n + 1) * sizeof *sub_numel), m = 0;
+    if (!sub || !sub_numel) {
+        free(sub);
+        free(sub_numel);
+        return err_set(e, "%s: out of memory", dir);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (shard_of[i] == k) {
+            sub[m] = t[i];
+            sub_numel[m++] = numel[i];
+        }
+    char path[4200];
+    if (nshards == 1)
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    else
+        snprintf(path, sizeof path, "%s/model-%05zu-of-%05zu.safetensors", dir, k + 1, nshards);
+    int rc = write_checked(path, sub, m, sub_numel, dtype, metadata, e);
+    free(sub);
+    free(sub_numel);
+    return rc;
+}
+
 int st_write_dir(const char *dir, const st_out *tensors, size_t n, st_dtype dtype,
                  size_t max_shard_bytes, const char *const *metadata, alarm_err *e)
 {
@@ -284,36 +347,19 @@ int st_write_dir(const char *dir, const st_out *tensors, size_t n, st_dtype dtyp
     const char *dname;
     if (dtype_info(dtype, &esize, &dname) < 0)
         return err_set(e, "%s: can write only F32, BF16 or F16", dir);
-    size_t *numel = malloc((2 * n + 1) * sizeof *numel), *shard_of = numel + n;
+    size_t *numel = malloc((3 * n + 1) * sizeof *numel), *bytes = numel + n,
+           *shard_of = numel + 2 * n;
     if (!numel)
         return err_set(e, "%s: out of memory", dir);
     int rc = validate(dir, tensors, n, numel, e);
-    /* A new shard starts when the next tensor would overflow a non-empty one. */
-    size_t nshards = 1, cur = 0;
     uint64_t total = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        size_t bytes = numel[i] * esize;
-        if (max_shard_bytes && cur && cur + bytes > max_shard_bytes) {
-            nshards++;
-            cur = 0;
-        }
-        cur += bytes;
-        total += bytes;
-        shard_of[i] = nshards - 1;
+        bytes[i] = numel[i] * esize;
+        total += bytes[i];
     }
-    char path[4200];
-    if (rc == 0 && nshards == 1) {
-        snprintf(path, sizeof path, "%s/model.safetensors", dir);
-        rc = write_checked(path, tensors, n, numel, dtype, metadata, e);
-    }
-    for (size_t first = 0, k = 0; rc == 0 && nshards > 1 && k < nshards; k++) {
-        size_t end = first;
-        while (end < n && shard_of[end] == k)
-            end++;
-        snprintf(path, sizeof path, "%s/model-%05zu-of-%05zu.safetensors", dir, k + 1, nshards);
-        rc = write_checked(path, tensors + first, end - first, numel + first, dtype, metadata, e);
-        first = end;
-    }
+    size_t nshards = rc == 0 ? plan_shards(bytes, n, max_shard_bytes, shard_of) : 0;
+    for (size_t k = 0; rc == 0 && k < nshards; k++)
+        rc = write_shard(dir, tensors, n, numel, shard_of, k, nshards, dtype, metadata, e);
     if (rc == 0 && nshards > 1)
         rc = write_index(dir, tensors, n, shard_of, nshards, total, e);
     free(numel);

@@ -29,6 +29,21 @@ static int st_src_read(void *ctx, const char *name, float *dst, alarm_err *e)
     return st_to_f32(t, dst, e);
 }
 
+/* The dtype holding most of the stored elements: what the model was saved
+ * as, whatever config.json claims. */
+static st_dtype stored_dtype(const st_set *s)
+{
+    size_t count[ST_OTHER] = {0};
+    for (size_t i = 0; i < st_count(s); i++)
+        if (st_at(s, i)->dtype < ST_OTHER)
+            count[st_at(s, i)->dtype] += st_at(s, i)->numel;
+    st_dtype best = ST_F32;
+    for (st_dtype d = ST_F32; d < ST_OTHER; d++)
+        if (count[d] > count[best])
+            best = d;
+    return best;
+}
+
 int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e)
 {
     tfm_config cfg;
@@ -40,6 +55,7 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
         return -1;
     tfm_source src = {s, st_src_find, st_src_read};
     cfg.value_head = (flags & TFM_LOAD_VALUE_HEAD) || tfm_source_has_value_head(&src);
+    cfg.dtype = stored_dtype(s);
     if (T <= 0)
         T = tfm_config_max_len(&cfg) < 1024 ? tfm_config_max_len(&cfg) : 1024;
     int rc = tfm_build(m, &cfg, B, T, e);
@@ -51,18 +67,21 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
     return rc;
 }
 
-static int write_text(const char *path, const char *text, alarm_err *e)
+/* config.json saying in "torch_dtype" what is written. */
+static int write_config(const ckpt_writer *w, const tfm_config *cfg, st_dtype dtype,
+                        alarm_err *e)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return err_set(e, "%s: cannot create", path);
-    size_t n = strlen(text);
-    int bad = fwrite(text, 1, n, f) != n;
-    bad |= fclose(f) != 0;
-    return bad ? err_set(e, "%s: write failed", path) : 0;
+    tfm_config c = *cfg;
+    c.dtype = dtype;
+    char *json = tfm_config_to_json(&c);
+    int rc = json ? ckpt_write_file(w, "config.json", json, strlen(json), e)
+                  : err_set(e, "out of memory");
+    free(json);
+    return rc;
 }
 
-static int write_weights(const tfm_model *m, const char *path, alarm_err *e)
+static int write_weights(const tfm_model *m, const char *dir, const tfm_save_opts *o,
+                         alarm_err *e)
 {
     st_out *outs = calloc((size_t)m->ntab, sizeof *outs);
     if (!outs)
@@ -76,23 +95,27 @@ static int write_weights(const tfm_model *m, const char *path, alarm_err *e)
         outs[i].shape[1] = t->shape[1];
     }
     static const char *const meta[] = {"format", "pt", NULL};
-    int rc = st_write(path, outs, (size_t)m->ntab, ST_F32, meta, e);
+    int rc = st_write_dir(dir, outs, (size_t)m->ntab, o->dtype, o->max_shard_bytes, meta, e);
     free(outs);
     return rc;
 }
 
-int tfm_save(const tfm_model *m, const char *dir, const char *tokenizer_dir, alarm_err *e)
+int tfm_save_as(const tfm_model *m, const char *dir, const char *tokenizer_dir,
+                const tfm_save_opts *opts, alarm_err *e)
 {
+    static const tfm_save_opts f32_one_file = {ST_F32, 0};
+    if (!opts)
+        opts = &f32_one_file;
+    /* checked before anything exists on disk */
+    if (opts->dtype != ST_F32 && opts->dtype != ST_BF16 && opts->dtype != ST_F16)
+        return err_set(e, "%s: weights are saved as F32, BF16 or F16 only", dir);
     ckpt_writer w;
     char path[8192];
     if (ckpt_begin(&w, dir, e))
         return -1;
-    char *cfg = tfm_config_to_json(&m->cfg);
-    int rc = cfg ? write_text(ckpt_path(&w, "config.json", path, sizeof path), cfg, e)
-                 : err_set(e, "out of memory");
-    free(cfg);
+    int rc = write_config(&w, &m->cfg, opts->dtype, e);
     if (!rc)
-        rc = write_weights(m, ckpt_path(&w, "model.safetensors", path, sizeof path), e);
+        rc = write_weights(m, w.tmp_dir, opts, e);
     static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json",
                                             "special_tokens_map.json"};
     for (size_t i = 0; !rc && tokenizer_dir && i < sizeof tok_files / sizeof *tok_files; i++) {
@@ -107,4 +130,9 @@ int tfm_save(const tfm_model *m, const char *dir, const char *tokenizer_dir, ala
         return err_prefix(e, "%s", dir);
     }
     return 0;
+}
+
+int tfm_save(const tfm_model *m, const char *dir, const char *tokenizer_dir, alarm_err *e)
+{
+    return tfm_save_as(m, dir, tokenizer_dir, NULL, e);
 }

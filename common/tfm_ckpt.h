@@ -1,7 +1,7 @@
 /* tfm_ckpt: models from and to Hugging Face checkpoint directories.
  * Loading takes tensors from any tfm_source; tfm_load wires the safetensors
- * module (st_) in, tfm_save writes config.json + model.safetensors through the
- * atomic checkpoint writer (ckpt_). */
+ * module (st_) in, tfm_save/tfm_save_as write config.json + the weights (one
+ * file or shards, F32/BF16/F16) through the atomic checkpoint writer (ckpt_). */
 #ifndef ALARM_TFM_CKPT_H
 #define ALARM_TFM_CKPT_H
 
@@ -32,13 +32,31 @@ int tfm_load_from(tfm_model *m, const tfm_source *src, alarm_err *e);
 /* True when src holds a trl value head. */
 int tfm_source_has_value_head(const tfm_source *src);
 
-/* Loads DIR (config.json + safetensors) into a model built for (B, T);
- * T = 0 means the checkpoint's maximum length. */
+/* Loads DIR (config.json + safetensors, one file or shards) into a model
+ * built for (B, T); T = 0 means the checkpoint's maximum length. The weights
+ * are fp32 in memory; m->cfg.dtype records the dtype they were stored in (the
+ * one holding most elements), so a tool can save the model as it was loaded. */
 int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e);
 
-/* Writes DIR atomically: config.json, model.safetensors (F32, the names of
- * the table; a tied LM head is not written, as transformers does), and
- * tokenizer files copied from `tokenizer_dir` when it is not NULL. */
+/* How the weights are written. */
+typedef struct {
+    st_dtype dtype;         /* ST_F32, ST_BF16 or ST_F16 (m->cfg.dtype: as loaded);
+                               16-bit values round to nearest even like torch's .to() */
+    size_t max_shard_bytes; /* 0: one model.safetensors; else shards of at most this
+                               many bytes as transformers makes them (st_write_dir) */
+} tfm_save_opts;
+
+/* Writes DIR atomically: config.json (its "torch_dtype" names opts->dtype),
+ * the weights (the names of the table; a tied LM head is not written, as
+ * transformers does) with metadata {"format": "pt"}, and the tokenizer files
+ * found in `tokenizer_dir` when it is not NULL. opts NULL means F32, one file.
+ * Everything goes into a temporary directory that replaces DIR only when
+ * complete: on any failure (a bad option, a full disk) DIR is as it was and no
+ * partial directory is left. */
+int tfm_save_as(const tfm_model *m, const char *dir, const char *tokenizer_dir,
+                const tfm_save_opts *opts, alarm_err *e);
+
+/* tfm_save_as in F32, one model.safetensors. */
 int tfm_save(const tfm_model *m, const char *dir, const char *tokenizer_dir, alarm_err *e);
 
 #endif

@@ -216,6 +216,17 @@ static int parse_heads(tfm_config *c, const cJSON *o, alarm_err *e)
     return get_int(o, "num_labels", def, 1, 1 << 16, &c->n_labels, e);
 }
 
+/* "torch_dtype" (transformers since 2025 writes "dtype"): informative only,
+ * so a name we cannot write ("auto", "float64") is not an error. */
+static st_dtype parse_dtype(const cJSON *o)
+{
+    const cJSON *f = field(o, "torch_dtype");
+    if (!f)
+        f = field(o, "dtype");
+    const char *s = cJSON_IsString(f) ? f->valuestring : "";
+    return !strcmp(s, "bfloat16") ? ST_BF16 : !strcmp(s, "float16") ? ST_F16 : ST_F32;
+}
+
 int tfm_config_parse(tfm_config *c, const char *json, alarm_err *e)
 {
     memset(c, 0, sizeof *c);
@@ -247,6 +258,7 @@ int tfm_config_parse(tfm_config *c, const char *json, alarm_err *e)
                     get_token_id(o, "eos_token_id", &c->eos_id, e) ||
                     get_token_id(o, "pad_token_id", &c->pad_id, e) || parse_heads(c, o, e)))
         rc = -1;
+    c->dtype = parse_dtype(o);
 out:
     cJSON_Delete(o);
     return rc;
@@ -383,7 +395,9 @@ char *tfm_config_to_json(const tfm_config *c)
             cJSON_AddStringToObject(map, k, v);
         }
     }
-    cJSON_AddStringToObject(o, "torch_dtype", "float32");
+    cJSON_AddStringToObject(o, "torch_dtype", c->dtype == ST_BF16  ? "bfloat16"
+                                              : c->dtype == ST_F16 ? "float16"
+                                                                   : "float32");
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "st.h"
 
 typedef enum { TFM_GPT2 = 0, TFM_LLAMA = 1 } tfm_arch;
 
@@ -47,6 +48,9 @@ typedef struct {
     int value_head;        /* 1: trl v_head.summary (scalar per position) */
     tfm_cls_kind cls;
     int n_labels;
+    /* the weights' dtype on disk ("torch_dtype"): ST_F32, ST_BF16 or ST_F16 (other
+       names read as ST_F32, the compute dtype); tfm_load sets it from the tensors */
+    st_dtype dtype;
 } tfm_config;
 
 /* Parses config.json text. Unknown architectures and missing or

@@ -12,6 +12,10 @@ every expected fp32 value comes from torch's own dtype conversion:
   conv_src.f32    fp32 inputs of the writer's conversions, and torch's results:
   conv_bf16.u16   src.to(torch.bfloat16) bits
   conv_f16.u16    src.to(torch.float16) bits
+  save.json       what saving should write: tensors (name, shape, offset into
+                  conv_src.f32, so their F32/BF16/F16 bytes are the files above)
+                  and, per (dtype, maximum shard size), the files with their
+                  tensors in order and the index text transformers writes
 
 Usage: /usr/bin/python3 tests/gen_st_fixtures.py [OUTDIR]
 """
@@ -116,6 +120,66 @@ def conv_sources(g):
     return torch.cat(parts)
 
 
+# Slices of conv_sources() saved as a small model (offsets follow its parts:
+# 31 specials, randn at 31, scaled at 1031, bf16 ties at 2031, f16 ties at
+# 2531, random bit patterns at 3031).
+SAVE_TENSORS = [("model.embed_tokens.weight", [16, 8], 31),
+                ("model.layers.0.input_layernorm.weight", [8], 1031),
+                ("model.layers.0.mlp.up_proj.weight", [24, 8], 2031),
+                ("model.norm.weight", [8], 3031),
+                ("lm_head.weight", [16, 8], 2531),
+                ("v_head.summary.weight", [1, 31], 0),
+                ("model.layers.0.mlp.down_proj.weight", [2, 100], 3200)]
+# (dtype, maximum shard bytes; 0 = no limit): one file, then limits that make
+# a too-big tensor take a shard ahead of the one being filled.
+SAVE_CASES = [("F32", 0), ("F32", 600), ("BF16", 600), ("F16", 300), ("BF16", 1 << 20)]
+
+
+def split_like_transformers(sizes, limit):
+    """Shards as huggingface_hub's split_state_dict_into_shards_factory makes
+    them for save_pretrained (transformers >= 4.42), no shared storage: table
+    order; a tensor over the limit gets its own shard at once; otherwise the
+    current shard is closed when the tensor would take it past the limit."""
+    shards, cur, cur_size = [], [], 0
+    for name, size in sizes:
+        if size > limit:
+            shards.append([name])
+            continue
+        if cur_size + size > limit:
+            shards.append(cur)
+            cur, cur_size = [], 0
+        cur.append(name)
+        cur_size += size
+    if cur:
+        shards.append(cur)
+    return shards
+
+
+def save_expectations():
+    esize = {"F32": 4, "BF16": 2, "F16": 2}
+    cases = []
+    for dtype, limit in SAVE_CASES:
+        sizes = [(n, esize[dtype] * sh[0] * (sh[1] if len(sh) > 1 else 1))
+                 for n, sh, _ in SAVE_TENSORS]
+        shards = split_like_transformers(sizes, limit or float("inf"))
+        case = {"dtype": dtype, "max_shard_bytes": limit, "index": None}
+        if len(shards) == 1:
+            case["files"] = {"model.safetensors": shards[0]}
+        else:
+            names = ["model-%05d-of-%05d.safetensors" % (k + 1, len(shards))
+                     for k in range(len(shards))]
+            case["files"] = dict(zip(names, shards))
+            index = {"metadata": {"total_size": sum(b for _, b in sizes)},
+                     "weight_map": {t: f for f, ts in case["files"].items() for t in ts}}
+            # as transformers' save_pretrained writes it
+            case["index"] = json.dumps(index, indent=2, sort_keys=True) + "\n"
+        cases.append(case)
+    tensors = [{"name": n, "shape": sh, "offset": off} for n, sh, off in SAVE_TENSORS]
+    with open(os.path.join(OUT, "save.json"), "w") as f:
+        json.dump({"tensors": tensors, "cases": cases}, f, indent=1)
+        f.write("\n")
+
+
 def main():
     os.makedirs(os.path.join(OUT, "sharded"), exist_ok=True)
     g = torch.Generator().manual_seed(20240306)
@@ -182,6 +246,7 @@ def main():
         f.write(raw_bytes(src.to(torch.bfloat16)))
     with open(os.path.join(OUT, "conv_f16.u16"), "wb") as f:
         f.write(raw_bytes(src.to(torch.float16)))
+    save_expectations()
     print("wrote fixtures to", OUT, "(%d expected values, %d conversion inputs)"
           % (exp.count, src.numel()))
 

@@ -1,18 +1,26 @@
 /* Checkpoints through the safetensors and checkpoint modules: loading the
  * parity fixtures (with and without the base-class prefix, BF16 on disk),
- * save -> load round trips with Hugging Face names, and clear errors for
- * unknown architectures, missing or mis-shaped tensors and broken files. */
+ * save -> load round trips with Hugging Face names in F32/BF16/F16, one file
+ * or shards, saving "as loaded", failed saves that leave nothing behind, and
+ * clear errors for unknown architectures, missing or mis-shaped tensors and
+ * broken files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <fnmatch.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "lib/check.h"
 #include "lib/tst_reader.h"
@@ -143,11 +151,178 @@ static void base_names_and_bf16(void **state)
     assert_int_equal(st_write(path, outs, (size_t)a.ntab, ST_BF16, NULL, &e), 0);
     if (tfm_load(&b, dir, 1, 4, 0, &e) < 0)
         fail_msg("%s", e.msg);
+    assert_int_equal(b.cfg.dtype, ST_BF16); /* from the tensors: config.json does not say */
     for (size_t i = 0; i < a.nparams; i++)
         assert_true(b.params[i] == st_bf16_to_f32(st_f32_to_bf16(a.params[i])));
     free(outs);
     tfm_free(&a);
     tfm_free(&b);
+}
+
+/* What a weight reads back as after being saved in dtype dt. */
+static float stored(float x, st_dtype dt)
+{
+    return dt == ST_BF16 ? st_bf16_to_f32(st_f32_to_bf16(x))
+         : dt == ST_F16  ? st_f16_to_f32(st_f32_to_f16(x))
+                         : x;
+}
+
+static int exists(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* Entries of dir (other than . and ..), and those named model-*-of-*.safetensors. */
+static int count_matching(const char *dir, int shards_only)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    const struct dirent *de;
+    while ((de = readdir(d)))
+        if (shards_only ? fnmatch("model-*-of-*.safetensors", de->d_name, 0) == 0
+                        : strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int count_shards(const char *dir)
+{
+    return count_matching(dir, 1);
+}
+
+static int count_entries(const char *dir)
+{
+    return count_matching(dir, 0);
+}
+
+static void assert_torch_dtype(const char *dir, const char *want)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *o = cJSON_Parse(buf);
+    const cJSON *d = cJSON_GetObjectItem(o, "torch_dtype");
+    assert_true(cJSON_IsString(d));
+    assert_string_equal(d->valuestring, want);
+    cJSON_Delete(o);
+}
+
+/* Each dtype and shard size: config.json names the dtype, the weights read
+ * back as converted (F32 exactly), tfm_load remembers the dtype, and saving
+ * the loaded model "as loaded" writes the same files byte for byte. */
+static void save_dtypes_and_shards(void **state)
+{
+    (void)state;
+    static const tfm_save_opts cases[] = {
+        {ST_BF16, 0}, {ST_F16, 0}, {ST_F32, 10000}, {ST_BF16, 6000}, {ST_F16, 1}};
+    static const char *const torch_names[] = {"float32", "float16", "bfloat16"}; /* by st_dtype */
+    const char *names[] = {"gpt2_value", "llama_gqa_untied"};
+    for (int k = 0; k < 2; k++) {
+        tfm_model a;
+        alarm_err e;
+        if (tfm_load(&a, fixture(names[k]), 1, 4, 0, &e) < 0)
+            fail_msg("%s", e.msg);
+        assert_int_equal(a.cfg.dtype, ST_F32);
+        float *want = malloc(a.nparams * sizeof *want);
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            const tfm_save_opts *o = &cases[c];
+            char out[512], again[600], cmd[1400];
+            snprintf(out, sizeof out, "%s/%s_%zu", tmpdir, names[k], c);
+            snprintf(again, sizeof again, "%s_again", out);
+            tfm_model b, b2;
+            if (tfm_save_as(&a, out, NULL, o, &e) < 0 || tfm_load(&b, out, 1, 4, 0, &e) < 0)
+                fail_msg("%s", e.msg);
+            int sharded = o->max_shard_bytes != 0;
+            assert_int_equal(exists(out, "model.safetensors"), !sharded);
+            assert_int_equal(exists(out, "model.safetensors.index.json"), sharded);
+            /* config.json, then model.safetensors or the index and two shards or more */
+            int shards = count_shards(out);
+            assert_true(sharded ? shards >= 2 : shards == 0);
+            assert_int_equal(count_entries(out), 2 + shards);
+            assert_torch_dtype(out, torch_names[o->dtype]);
+            assert_int_equal(b.cfg.dtype, o->dtype);
+            b.cfg.dtype = a.cfg.dtype;
+            assert_memory_equal(&a.cfg, &b.cfg, sizeof a.cfg);
+            for (size_t i = 0; i < a.nparams; i++)
+                want[i] = stored(a.params[i], o->dtype);
+            assert_memory_equal(b.params, want, a.nparams * sizeof *want);
+
+            b.cfg.dtype = o->dtype; /* as tfm_load left it */
+            tfm_save_opts as_loaded = {b.cfg.dtype, o->max_shard_bytes};
+            if (tfm_save_as(&b, again, NULL, &as_loaded, &e) < 0 ||
+                tfm_load(&b2, again, 1, 4, 0, &e) < 0)
+                fail_msg("%s", e.msg);
+            assert_memory_equal(b2.params, b.params, b.nparams * sizeof(float));
+            snprintf(cmd, sizeof cmd, "diff -r '%s' '%s' >/dev/null", out, again);
+            assert_int_equal(system(cmd), 0);
+            tfm_free(&b);
+            tfm_free(&b2);
+        }
+        free(want);
+        tfm_free(&a);
+    }
+}
+
+/* A save that fails leaves the parent as it was: the old checkpoint whole,
+ * no partial directory, no temporary. */
+static void save_failures_leave_nothing(void **state)
+{
+    (void)state;
+    tfm_model a;
+    alarm_err e;
+    char parent[512], out[600], old[700], cmd[1500];
+    assert_int_equal(tfm_load(&a, fixture("gpt2_value"), 1, 4, 0, &e), 0);
+    snprintf(parent, sizeof parent, "%s/failing", tmpdir);
+    assert_int_equal(mkdir(parent, 0755), 0);
+    snprintf(out, sizeof out, "%s/ckpt", parent);
+
+    /* A bad option is refused before anything is created. */
+    tfm_save_opts bad = {ST_OTHER, 0};
+    assert_int_equal(tfm_save_as(&a, out, NULL, &bad, &e), -1);
+    assert_non_null(strstr(e.msg, "F32, BF16 or F16"));
+    assert_int_equal(count_entries(parent), 0);
+
+    /* The disk fills up after two shards (8 kB and 12 kB) of the F32 weights:
+     * the third, c_fc's 16 kB, exceeds a 14 kB file-size limit, which makes
+     * writes fail with EFBIG even for root. Fresh, then over an old checkpoint. */
+    snprintf(old, sizeof old, "%s/old", parent);
+    assert_int_equal(tfm_save(&a, old, NULL, &e), 0);
+    tfm_save_opts sharded = {ST_F32, 10000};
+    for (int over_old = 0; over_old < 2; over_old++) {
+        if (over_old) {
+            snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", old, out);
+            assert_int_equal(system(cmd), 0);
+        }
+        struct rlimit saved, lim;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+        lim = saved;
+        lim.rlim_cur = 14000;
+        void (*old_sig)(int) = signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        int rc = tfm_save_as(&a, out, NULL, &sharded, &e);
+        setrlimit(RLIMIT_FSIZE, &saved);
+        signal(SIGXFSZ, old_sig);
+        assert_int_equal(rc, -1);
+        if (!strstr(e.msg, "File too large") || !strstr(e.msg, "model-0000"))
+            fail_msg("unexpected error: %s", e.msg);
+        assert_int_equal(count_entries(parent), 1 + over_old); /* old (+ ckpt) */
+        if (over_old) {
+            snprintf(cmd, sizeof cmd, "diff -r '%s' '%s' >/dev/null", old, out);
+            assert_int_equal(system(cmd), 0);
+        } else {
+            assert_int_equal(access(out, F_OK), -1);
+        }
+    }
+    tfm_free(&a);
 }
 
 /* Copies fixture `name` to tmpdir/sub and returns its path. */
@@ -226,6 +401,8 @@ int main(void)
         cmocka_unit_test(save_round_trip),
         cmocka_unit_test(save_copies_tokenizer),
         cmocka_unit_test(base_names_and_bf16),
+        cmocka_unit_test(save_dtypes_and_shards),
+        cmocka_unit_test(save_failures_leave_nothing),
         cmocka_unit_test(bad_checkpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -136,6 +136,31 @@ static void heads_and_round_trip(void **state)
     free(j);
 }
 
+/* torch_dtype (or transformers' newer "dtype") names the weights' dtype;
+ * a name we cannot write reads as float32 rather than failing. */
+static void dtype_names(void **state)
+{
+    (void)state;
+    const char *g = "{\"model_type\":\"gpt2\",\"vocab_size\":10,\"n_embd\":8,\"n_head\":2,"
+                    "\"n_layer\":1";
+    const char *fields[] = {"", ",\"torch_dtype\":\"bfloat16\"", ",\"dtype\":\"float16\"",
+                            ",\"torch_dtype\":\"float16\",\"dtype\":\"bfloat16\"",
+                            ",\"torch_dtype\":\"auto\"", ",\"torch_dtype\":\"float64\""};
+    const st_dtype want[] = {ST_F32, ST_BF16, ST_F16, ST_F16, ST_F32, ST_F32};
+    for (int k = 0; k < 6; k++) {
+        char buf[512];
+        tfm_config c, d;
+        alarm_err e;
+        snprintf(buf, sizeof buf, "%s%s}", g, fields[k]);
+        assert_int_equal(tfm_config_parse(&c, buf, &e), 0);
+        assert_int_equal(c.dtype, want[k]);
+        char *j = tfm_config_to_json(&c);
+        assert_int_equal(tfm_config_parse(&d, j, &e), 0);
+        assert_memory_equal(&c, &d, sizeof c);
+        free(j);
+    }
+}
+
 static void expect_error(const char *json, const char *needle)
 {
     tfm_config c;
@@ -180,6 +205,7 @@ int main(void)
         cmocka_unit_test(llama_family),
         cmocka_unit_test(sliding_window),
         cmocka_unit_test(heads_and_round_trip),
+        cmocka_unit_test(dtype_names),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
