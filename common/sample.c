@@ -1,8 +1,12 @@
-/* sample: see sample.h. Top-k and top-p sort only when asked for: with
- * neither, a draw is two passes over the logits. */
+/* sample: see sample.h. Top-k and top-p give exactly what sorting all V
+ * tokens would (likelier first, ties to the lower id), but sort only the
+ * head of that order: a histogram of the probabilities finds the buckets
+ * that hold the top k tokens or the top_p mass, and a radix sort orders
+ * just those. With neither, a draw is two passes over the logits. */
 #include "sample.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +57,7 @@ int sample_ctx_init(sample_ctx *s, int V, alarm_err *e)
 {
     s->V = V;
     s->probs = malloc((size_t)V * sizeof *s->probs);
-    s->idx = malloc((size_t)V * sizeof *s->idx);
+    s->idx = malloc(2 * (size_t)V * sizeof *s->idx);
     if (!s->probs || !s->idx) {
         sample_ctx_free(s);
         return err_set(e, "out of memory for sampling over %d tokens", V);
@@ -69,14 +73,165 @@ void sample_ctx_free(sample_ctx *s)
     s->idx = NULL;
 }
 
-/* Descending by probability, then ascending by id, so ties are deterministic. */
-static int by_prob_desc(const void *a, const void *b, void *key)
+/* Top-k and top-p keep a prefix of one order of the tokens: likelier
+ * first, ties to the lower id. Probabilities are >= 0 (+0 at the least),
+ * so as integers their bit patterns order as they do, and buckets and
+ * radix digits read the bits. */
+enum { NBUCKET = 1024, BUCKET_SHIFT = 21 };
+
+/* Exponent and two mantissa bits: buckets 2^(1/4) wide. The sign bit is
+ * masked only so that a NaN cannot index out of range. */
+static int bucket(float x)
 {
-    const float *sort_key = key;
-    int i = *(const int *)a, j = *(const int *)b;
-    if (sort_key[i] != sort_key[j])
-        return sort_key[i] > sort_key[j] ? -1 : 1;
-    return (i > j) - (i < j);
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return (int)((b & 0x7fffffffu) >> BUCKET_SHIFT);
+}
+
+/* How many tokens, and how much probability, each bucket holds. */
+static void histogram(int *count, double *mass, const float *pr, int V)
+{
+    memset(count, 0, NBUCKET * sizeof *count);
+    memset(mass, 0, NBUCKET * sizeof *mass);
+    for (int i = 0; i < V; i++) {
+        count[bucket(pr[i])]++;
+        mass[bucket(pr[i])] += pr[i];
+    }
+}
+
+/* A radix digit of probability x, counting down so that the likelier
+ * come first. */
+static int digit_down(float x, int shift)
+{
+    uint32_t b;
+    memcpy(&b, &x, sizeof b);
+    return 255 - (int)((b >> shift) & 255u);
+}
+
+/* Sorts ids h (n), given in ascending id order, into the order: a stable
+ * LSD radix sort on the bits leaves ties by ascending id. Four linear
+ * passes (fewer when a digit is the same for all), where a comparison
+ * sort through pr costs milliseconds for tens of thousands of ids. tmp
+ * (n) is scratch. */
+static void radix_sort_ids(int *h, int *tmp, const float *pr, int n)
+{
+    if (n < 2)
+        return;
+    int *src = h, *dst = tmp;
+    for (int shift = 0; shift < 32; shift += 8) {
+        int start[256] = {0};
+        for (int i = 0; i < n; i++)
+            start[digit_down(pr[src[i]], shift)]++;
+        if (start[digit_down(pr[src[0]], shift)] == n)
+            continue;
+        for (int d = 0, sum = 0; d < 256; d++) {
+            int c = start[d];
+            start[d] = sum;
+            sum += c;
+        }
+        for (int i = 0; i < n; i++)
+            dst[start[digit_down(pr[src[i]], shift)]++] = src[i];
+        int *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != h)
+        memcpy(h, src, (size_t)n * sizeof *h);
+}
+
+/* The ids of every token in bucket b or above, sorted, into h; returns
+ * how many. Whatever b, they are a prefix of the order of all V. */
+static int sorted_from_bucket(int *h, int *tmp, const float *pr, int V, int b)
+{
+    int n = 0;
+    for (int i = 0; i < V; i++)
+        if (bucket(pr[i]) >= b)
+            h[n++] = i;
+    radix_sort_ids(h, tmp, pr, n);
+    return n;
+}
+
+/* The top buckets that hold at least k tokens, sorted into h: their first
+ * k are the top k. */
+static void top_k_ids(int *h, int *tmp, const int *count, const float *pr, int V, int k)
+{
+    int b = NBUCKET - 1, n = count[b];
+    while (n < k)
+        n += count[--b];
+    sorted_from_bucket(h, tmp, pr, V, b);
+}
+
+/* How many of the sorted tokens h (n) top-p keeps when it renormalises by
+ * topk: 1 + the index where the running share first reaches top_p, or 0
+ * if it never does within these n. For a larger topk every share rounds no
+ * larger, so the answer never shrinks as topk grows. */
+static int nucleus(const float *pr, const int *h, int n, double topk, float top_p)
+{
+    double cum = 0;
+    for (int i = 0; i < n; i++) {
+        cum += pr[h[i]] / topk;
+        if (top_p < 1.0f && cum >= top_p)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The kept count when h (n) is the whole top-k set (all V tokens when
+ * top-k is off), so that top-p renormalises by their sum in order, as
+ * transformers' TopPLogitsWarper does after TopKLogitsWarper. */
+static int keep_of_top_k(const float *pr, const int *h, int n, float top_p)
+{
+    double topk = 0;
+    for (int i = 0; i < n; i++)
+        topk += pr[h[i]];
+    int keep = nucleus(pr, h, n, topk, top_p);
+    return keep ? keep : n;
+}
+
+/* Top-p with top-k off renormalises by the sum of all V probabilities in
+ * sorted order, while what it keeps is a short prefix. So sort only the
+ * top buckets that hold the top_p mass, and bound that sum rather than
+ * compute it: summed in sorted order, or bucket by bucket as here, V
+ * positive terms give the exact sum within gamma(V + NBUCKET) * total
+ * (the recursive summation bound), so the sorted sum is within d of ours.
+ * The kept count never shrinks as the divisor grows (see nucleus), so if
+ * total - d and total + d keep the same count, the sorted sum keeps it too.
+ * If they differ (top_p within ~1e-11 of a running share) or the buckets
+ * fell short by rounding, sort all V and use the sorted sum itself. */
+static int top_p_ids(int *h, int *tmp, const double *mass, const float *pr, int V, float top_p)
+{
+    double total = 0, cum = 0;
+    for (int b = 0; b < NBUCKET; b++)
+        total += mass[b];
+    int b = NBUCKET - 1;
+    while (b > 0 && (cum += mass[b]) < top_p * total)
+        b--;
+    int n = sorted_from_bucket(h, tmp, pr, V, b);
+    if (n < V) {
+        double d = 3.0 * (V + NBUCKET) * 0x1p-53 * total;
+        int lo = nucleus(pr, h, n, total - d, top_p), hi = nucleus(pr, h, n, total + d, top_p);
+        if (hi > 0 && lo == hi)
+            return hi;
+        n = sorted_from_bucket(h, tmp, pr, V, 0);
+    }
+    return keep_of_top_k(pr, h, n, top_p);
+}
+
+/* Keeps the first `keep` tokens h of the order, renormalised by their
+ * mass, and zeroes the rest. The rest are not all in h, but they are the
+ * tokens that come after the last kept one. */
+static void keep_first(float *pr, int V, const int *h, int keep)
+{
+    double kept = 0;
+    for (int i = 0; i < keep; i++)
+        kept += pr[h[i]];
+    int last = h[keep - 1];
+    float pl = pr[last];
+#pragma omp simd
+    for (int i = 0; i < V; i++) /* | and & rather than || and && to vectorise */
+        pr[i] = (pr[i] > pl) | ((pr[i] == pl) & (i <= last)) ? pr[i] : 0.0f;
+    for (int i = 0; i < keep; i++)
+        pr[h[i]] = (float)(pr[h[i]] / kept);
 }
 
 static void greedy(sample_ctx *s, const float *logits)
@@ -111,31 +266,19 @@ void sample_probs(sample_ctx *s, const float *logits, const sample_params *p)
 #pragma omp simd
     for (int i = 0; i < V; i++)
         pr[i] = (float)(pr[i] / sum);
-    int k = p->top_k > 0 && p->top_k < V ? p->top_k : V;
+    int k = p->top_k > 0 && p->top_k < V ? p->top_k : V, keep;
     if (k == V && p->top_p >= 1.0f)
         return;
-    for (int i = 0; i < V; i++)
-        s->idx[i] = i;
-    qsort_r(s->idx, (size_t)V, sizeof *s->idx, by_prob_desc, s->probs);
-    /* keep the first k; top-p then sees them renormalised, as after TopKLogitsWarper */
-    double topk = 0;
-    for (int i = 0; i < k; i++)
-        topk += s->probs[s->idx[i]];
-    double cum = 0;
-    int keep = 0;
-    while (keep < k) {
-        cum += s->probs[s->idx[keep]] / topk;
-        keep++;
-        if (p->top_p < 1.0f && cum >= p->top_p)
-            break;
+    int count[NBUCKET], *h = s->idx, *tmp = s->idx + V;
+    double mass[NBUCKET];
+    histogram(count, mass, pr, V);
+    if (k < V) {
+        top_k_ids(h, tmp, count, pr, V, k);
+        keep = keep_of_top_k(pr, h, k, p->top_p);
+    } else {
+        keep = top_p_ids(h, tmp, mass, pr, V, p->top_p);
     }
-    double kept = 0;
-    for (int i = 0; i < keep; i++)
-        kept += s->probs[s->idx[i]];
-    for (int i = keep; i < V; i++)
-        s->probs[s->idx[i]] = 0.0f;
-    for (int i = 0; i < keep; i++)
-        s->probs[s->idx[i]] = (float)(s->probs[s->idx[i]] / kept);
+    keep_first(pr, V, h, keep);
 }
 
 int sample_token(sample_ctx *s, const float *logits, const sample_params *p, sample_rng *r,

@@ -1,9 +1,10 @@
 /* sample: drawing tokens from logits, shared by rollout and the tests.
  * The distribution is built as transformers' logits processors build it:
  * temperature first, then top-k, then top-p (nucleus: the smallest set of
- * most likely tokens whose probability reaches top_p). Temperature 0 means
- * greedy. The RNG is xoshiro256** seeded through splitmix64, so a seed gives
- * the same tokens on every machine and thread count. */
+ * most likely tokens whose probability reaches top_p); tokens as likely go
+ * in id order, the lower first. Temperature 0 means greedy. The RNG is
+ * xoshiro256** seeded through splitmix64, so a seed gives the same tokens
+ * on every machine and thread count. */
 #ifndef ALARM_SAMPLE_H
 #define ALARM_SAMPLE_H
 
@@ -32,7 +33,7 @@ int sample_check(const sample_params *p, alarm_err *e);
 typedef struct {
     int V;
     float *probs; /* (V) the sampling distribution of the last call */
-    int *idx;     /* (V) */
+    int *idx;     /* (2V) token ids, the kept ones first; then scratch */
 } sample_ctx;
 
 int sample_ctx_init(sample_ctx *s, int V, alarm_err *e);

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sample.h"
@@ -170,6 +171,165 @@ static void rows_draw_independently(void **state)
         sample_ctx_free(&ctx[b]);
 }
 
+/* The reference the partial sorts must match bit for bit: sort all V
+ * tokens (likelier first, ties to the lower id), keep the first k, then
+ * the smallest prefix whose share of those k reaches top_p. */
+static int ref_by_prob_desc(const void *a, const void *b, void *key)
+{
+    const float *pr = key;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (pr[i] != pr[j])
+        return pr[i] > pr[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* out (V) = top-k then top-p of the tempered probabilities pr (V), whose
+ * ids idx (V) are sorted by ref_by_prob_desc. */
+static void ref_filter(float *out, const float *pr, const int *idx, int V, int top_k,
+                       float top_p)
+{
+    int k = top_k > 0 && top_k < V ? top_k : V, keep = 0;
+    double topk = 0, cum = 0, kept = 0;
+    if (k == V && top_p >= 1.0f) { /* no cut, no renormalising */
+        memcpy(out, pr, (size_t)V * sizeof *out);
+        return;
+    }
+    for (int i = 0; i < k; i++)
+        topk += pr[idx[i]];
+    while (keep < k) {
+        cum += pr[idx[keep]] / topk;
+        keep++;
+        if (top_p < 1.0f && cum >= top_p)
+            break;
+    }
+    for (int i = 0; i < keep; i++)
+        kept += pr[idx[i]];
+    memset(out, 0, (size_t)V * sizeof *out);
+    for (int i = 0; i < keep; i++)
+        out[idx[i]] = (float)(pr[idx[i]] / kept);
+}
+
+/* The inverse-CDF draw over the ids in order, as sample_token makes it. */
+static int ref_draw(const float *probs, int V, sample_rng *r)
+{
+    double u = sample_uniform(r), cum = 0;
+    int last = 0;
+    for (int i = 0; i < V; i++) {
+        if (probs[i] <= 0)
+            continue;
+        last = i;
+        cum += probs[i];
+        if (u < cum)
+            return i;
+    }
+    return last;
+}
+
+enum { GEN_UNIFORM, GEN_TIES, GEN_EQUAL, GEN_WIDE, GEN_POW2_HEAD, GEN_HALVES, NGEN };
+
+/* Logits of a kind that stresses one part of the selection: ties among
+ * repeated values, all equal, probabilities down to the denormals, and
+ * shares that are exact at T = 1 so that top_p = 0.25, 0.5, 0.75 sits
+ * right on a boundary: a head of 2^j equal tokens over a negligible tail,
+ * or tokens of share 1/2, 1/4, 1/4 (exp(-ln 2) is exactly 1/2), where
+ * the likeliest alone holds exactly top_p = 0.5. */
+static void fill_logits(float *l, int V, int gen, sample_rng *r)
+{
+    int head = 1, chosen = 0, at = (int)(sample_uniform(r) * V);
+    while (head * 2 <= V)
+        head *= 2;
+    float same = (float)(sample_uniform(r) * 10 - 5);
+    for (int i = 0; i < V; i++) {
+        double u = sample_uniform(r);
+        switch (gen) {
+        case GEN_UNIFORM: l[i] = (float)(u * 6 - 3); break;
+        case GEN_TIES: l[i] = (float)floor(u * 7) / 2; break;
+        case GEN_EQUAL: l[i] = same; break;
+        case GEN_WIDE: l[i] = (float)(u * 120 - 60); break;
+        case GEN_POW2_HEAD: /* choose `head` of the V ids uniformly (selection sampling) */
+            l[i] = u * (V - i) < head - chosen ? 0.0f : -60.0f;
+            chosen += l[i] == 0.0f;
+            break;
+        default: l[i] = -60.0f;
+        }
+    }
+    for (int j = 0; gen == GEN_HALVES && j < 3 && j < V; j++)
+        l[(at + j) % V] = j ? (float)-M_LN2 : 0.0f;
+}
+
+/* Reports the first element where the library and the reference differ. */
+static void check_same_probs(const float *got, const float *want, int V, int gen, float T,
+                             int top_k, float top_p)
+{
+    for (int i = 0; i < V; i++)
+        if (memcmp(&got[i], &want[i], sizeof got[i]) != 0)
+            fail_msg("V=%d gen=%d T=%g top_k=%d top_p=%.9g: probs[%d] = %.9g, want %.9g", V,
+                     gen, T, top_k, top_p, i, got[i], want[i]);
+}
+
+/* The partial sorts (the histogram buckets that hold the top k or the
+ * top_p mass, and for top-p alone the bounds on the sum it renormalises
+ * by) against the full sort: the same probabilities
+ * to the bit and the same tokens for the same seeds, over vocabulary
+ * sizes from 1 to GPT-2's, every logit kind, temperatures, top_k from 2 to
+ * past V and top_p from "one token" to off. */
+static void partial_sorts_match_full_sort(void **state)
+{
+    (void)state;
+    const int Vs[] = {1, 2, 7, 1000, 50257};
+    const float Ts[] = {0.25f, 0.7f, 1.0f, 1.6f};
+    const float Ps[] = {1e-7f, 0.25f, 0.5f, 0.75f, 0.9f, 0.95f, 0.99999994f, 1.0f};
+    sample_rng r;
+    sample_seed(&r, 5);
+    uint64_t draw_seed = 0;
+    for (size_t v = 0; v < sizeof Vs / sizeof *Vs; v++) {
+        int V = Vs[v], nvec = V <= 7 ? 40 : V <= 1000 ? 4 : 1;
+        const int Ks[] = {0, 2, 3, 50, V - 1, V, V + 5};
+        float *logits = malloc((size_t)V * sizeof *logits);
+        float *base = malloc((size_t)V * sizeof *base), *want = malloc((size_t)V * sizeof *want);
+        int *idx = malloc((size_t)V * sizeof *idx);
+        assert_true(logits && base && want && idx);
+        sample_ctx s;
+        setup_ctx(&s, V);
+        for (int gen = 0; gen < NGEN; gen++)
+            for (int vec = 0; vec < nvec; vec++) {
+                fill_logits(logits, V, gen, &r);
+                for (size_t t = 0; t < sizeof Ts / sizeof *Ts; t++) {
+                    sample_params p = {Ts[t], 0, 1.0f};
+                    sample_probs(&s, logits, &p); /* tempered, nothing cut */
+                    memcpy(base, s.probs, (size_t)V * sizeof *base);
+                    for (int i = 0; i < V; i++)
+                        idx[i] = i;
+                    qsort_r(idx, (size_t)V, sizeof *idx, ref_by_prob_desc, base);
+                    for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++)
+                        for (size_t pi = 0; pi < sizeof Ps / sizeof *Ps; pi++) {
+                            p.top_k = Ks[ki];
+                            p.top_p = Ps[pi];
+                            if (p.top_k == 1)
+                                continue; /* greedy over the logits, not a cut */
+                            ref_filter(want, base, idx, V, p.top_k, p.top_p);
+                            sample_rng mine, ref;
+                            sample_seed(&mine, draw_seed);
+                            sample_seed(&ref, draw_seed++);
+                            float lp;
+                            int tok = sample_token(&s, logits, &p, &mine, &lp);
+                            check_same_probs(s.probs, want, V, gen, p.temperature, p.top_k,
+                                             p.top_p);
+                            assert_int_equal(tok, ref_draw(want, V, &ref));
+                            assert_true(lp == logf(want[tok]));
+                            if (p.top_p == 1e-7f)
+                                assert_true(want[idx[0]] == 1.0f);
+                        }
+                }
+            }
+        sample_ctx_free(&s);
+        free(logits);
+        free(base);
+        free(want);
+        free(idx);
+    }
+}
+
 static void bad_parameters(void **state)
 {
     (void)state;
@@ -193,6 +353,7 @@ int main(void)
         cmocka_unit_test(top_k_and_top_p_masks),
         cmocka_unit_test(draws_follow_distribution),
         cmocka_unit_test(rows_draw_independently),
+        cmocka_unit_test(partial_sorts_match_full_sort),
         cmocka_unit_test(bad_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
