@@ -170,7 +170,10 @@ TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l,
     const tfm_config *c = &m->cfg;
     int NH = c->NH, HS = c->HS, group = NH / c->NKV;
     float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel for collapse(2) if (B * NH > 1)
+    size_t work = 0; /* multiply-adds, to keep small steps on one thread */
+    for (int b = 0; b < B; b++)
+        work += (size_t)NH * (kv->pos[b] + 1) * HS;
+#pragma omp parallel for collapse(2) if (work > 65536)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             float *y = kv->atty + ((size_t)b * NH + h) * HS;

@@ -12,13 +12,14 @@
 #include <string.h>
 
 /* A decode step's few rows: the N columns of C split over the threads, each
- * running the unpacked small-M kernel (2 to TFM_SMALL_M rows), or for one row
- * OpenBLAS's matrix-vector product (faster than the kernel there; sgemm would
- * copy the whole weight matrix into its panels for a single row). */
+ * running the unpacked small-M kernel, or for one row of A times B (K, N)
+ * OpenBLAS's matrix-vector product, which walks B's rows in order and beats
+ * the kernel's column walk there (sgemm would copy the whole weight matrix
+ * into its panels for a single row). */
 static void few_rows(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc)
 {
-    int nt = omp_get_max_threads(), small = M > 1 && tfm_sgemm_small_ok(ta, M);
+    int nt = omp_get_max_threads(), small = (M > 1 || tb) && tfm_sgemm_small_ok(ta, M);
 #pragma omp parallel num_threads(nt) if (nt > 1 && (double)M * N * K > 2e5)
     {
         int id = omp_get_thread_num(), n = omp_get_num_threads();
