@@ -120,6 +120,12 @@ void tfm_init_random(tfm_model *m, uint64_t seed);
  * Fills the head outputs selected in cfg. Tokens outside [0, V) are errors. */
 int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e);
 
+/* tfm_forward for generation: the LM head runs only at each row's last real
+ * token, and m->logits holds those B rows (b * V). Other heads as above.
+ * It reuses lnf as scratch, so tfm_backward must not follow it. */
+int tfm_forward_last(tfm_model *m, const int *tokens, const int *lens, int B, int T,
+                     alarm_err *e);
+
 /* Zeroes parameter gradients and head-output gradients. */
 void tfm_zero_grad(tfm_model *m);
 

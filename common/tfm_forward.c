@@ -28,12 +28,26 @@ static const float *lm_weight(const tfm_model *m, float *base)
     return m->cfg.tied ? tfm_w(m, base, -1, TG_WTE) : tfm_w(m, base, -1, TG_LM);
 }
 
-static void heads_forward(tfm_model *m, int B, int T)
+/* Generation needs the logits of each row's last real token only: those
+ * rows of lnf move up to rows 0..B-1 (row b's source is at or after b, so
+ * going up in b never overwrites a source still to come) and only they go
+ * through the LM head, a B x V product instead of B T x V. */
+static void lm_head_last(tfm_model *m, int B, int T)
+{
+    int C = m->cfg.C;
+    for (int b = 0; b < B; b++)
+        memmove(m->lnf + (size_t)b * C, m->lnf + ((size_t)b * T + m->lens[b] - 1) * C,
+                (size_t)C * sizeof *m->lnf);
+    tfm_matmul_forward(m->logits, m->lnf, lm_weight(m, m->params), NULL, (size_t)B, C,
+                       m->cfg.V, 1);
+}
+
+static void heads_forward(tfm_model *m, int B, int T, int last_only)
 {
     const tfm_config *c = &m->cfg;
     size_t N = (size_t)B * T;
     int C = c->C;
-    if (c->lm_head)
+    if (c->lm_head && !last_only)
         tfm_matmul_forward(m->logits, m->lnf, lm_weight(m, m->params), NULL, N, C, c->V, 1);
     if (c->value_head) {
         const float *w = tfm_w(m, m->params, -1, TG_VH_W);
@@ -54,6 +68,8 @@ static void heads_forward(tfm_model *m, int B, int T)
             tfm_matmul_forward(m->cls + (size_t)b * c->n_labels,
                                m->lnf + ((size_t)b * T + m->lens[b] - 1) * C, cw, NULL, 1, C,
                                c->n_labels, 1);
+    if (c->lm_head && last_only) /* last: it moves rows of lnf */
+        lm_head_last(m, B, T);
 }
 
 static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
@@ -82,7 +98,8 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
                            tfm_w(m, P, l, TW_PROJ_B), N, c->FF, c->C, wt);
 }
 
-int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e)
+static int forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, int last_only,
+                   alarm_err *e)
 {
     const tfm_config *c = &m->cfg;
     if (B < 1 || B > m->B || T < 1 || T > m->T)
@@ -108,8 +125,19 @@ int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, 
         x = m->la[l].res3;
     }
     norm_forward(m, m->lnf, m->lnf_mean, m->lnf_rstd, x, -1, TG_LNF_W, N);
-    heads_forward(m, B, T);
+    heads_forward(m, B, T, last_only);
     return 0;
+}
+
+int tfm_forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, alarm_err *e)
+{
+    return forward(m, tokens, lens, B, T, 0, e);
+}
+
+int tfm_forward_last(tfm_model *m, const int *tokens, const int *lens, int B, int T,
+                     alarm_err *e)
+{
+    return forward(m, tokens, lens, B, T, 1, e);
 }
 
 void tfm_zero_grad(tfm_model *m)

@@ -141,7 +141,7 @@ int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens,
     if (B > kv->B || T > kv->maxT)
         return err_set(e, "prompts of %d x %d exceed the KV cache's %d x %d", B, T, kv->B,
                        kv->maxT);
-    if (tfm_forward(m, tokens, lens, B, T, e))
+    if (tfm_forward_last(m, tokens, lens, B, T, e))
         return -1;
     tfm_kv_sync(kv, m);
     for (int l = 0; l < c->L; l++)
@@ -156,16 +156,15 @@ int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens,
                            (size_t)c->HS * sizeof(float));
                 }
             }
-    for (int b = 0; b < B; b++) {
+    for (int b = 0; b < B; b++)
         kv->pos[b] = m->lens[b];
-        memcpy(kv->logits + (size_t)b * c->V, m->logits + ((size_t)b * T + m->lens[b] - 1) * c->V,
-               (size_t)c->V * sizeof(float));
-    }
+    memcpy(kv->logits, m->logits, (size_t)B * c->V * sizeof(float));
     return 0;
 }
 
 /* Attention of one new query per row against the row's cache (incl. itself). */
-TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l, const int *active, int B)
+TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l,
+                                          const int *active, int B)
 {
     const tfm_config *c = &m->cfg;
     int NH = c->NH, HS = c->HS, group = NH / c->NKV;
