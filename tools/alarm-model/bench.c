@@ -89,17 +89,22 @@ static double sgemm_rate(const bench_shape *s)
         free(A), free(Bm), free(Cm);
         return 0;
     }
+    /* Each shape's best of five (the first pages the buffers in): the rate
+     * the machine gives when nothing else runs, so that a busy moment in the
+     * other core does not shrink the denominator of the MFU. */
     double flops = 0, t = 0;
-    for (int rep = 0; rep < 3; rep++)
-        for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
-            int M = dims[i][0], Nn = dims[i][1], K = dims[i][2];
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        int M = dims[i][0], Nn = dims[i][1], K = dims[i][2];
+        double best = 1e30;
+        for (int rep = 0; rep < 5; rep++) {
             double t0 = now();
             tfm_sgemm(0, 0, M, Nn, K, 1.0f, A, K, Bm, Nn, 0.0f, Cm, Nn);
-            if (rep > 0) { /* the first round pages the buffers in */
-                t += now() - t0;
-                flops += 2.0 * M * Nn * K;
-            }
+            double dt = now() - t0;
+            best = rep > 0 && dt < best ? dt : best;
         }
+        t += best;
+        flops += 2.0 * M * Nn * K;
+    }
     free(A), free(Bm), free(Cm);
     return flops / t / 1e9;
 }
