@@ -179,10 +179,10 @@ AVX2 static void small_nt(int M, int n0, int n1, int K, float alpha, const float
 
 int tfm_sgemm_small_ok(int ta, int M)
 {
-    static int cpu = -1;
-    if (cpu < 0)
-        cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return cpu && !ta && M >= 1 && M <= TFM_SMALL_M;
+    /* reads flags the runtime filled in at start-up: cheap, and no cache
+     * that threads calling at once could race on */
+    return !ta && M >= 1 && M <= TFM_SMALL_M && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
 }
 
 void tfm_sgemm_small(int tb, int M, int n0, int n1, int K, float alpha, const float *A, int lda,
