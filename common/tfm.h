@@ -15,6 +15,8 @@
 #include "err.h"
 #include "tfm_config.h"
 
+enum { TFM_LOGIT_CHUNK = 128 }; /* rows of logits a TFM_LM_ROWS model computes at once */
+
 /* One named tensor of the parameter table (Hugging Face name and shape). */
 typedef struct {
     char name[96];
@@ -70,7 +72,8 @@ typedef struct tfm_model {
     float *encoded;   /* (B, T, C) embeddings = residual into layer 0 */
     tfm_layer_acts *la; /* (L) */
     float *lnf, *lnf_mean, *lnf_rstd; /* (B,T,C), (B,T), (B,T) */
-    float *logits;    /* (B, T, V) when cfg.lm_head */
+    float *logits;    /* (B, T, V) when cfg.lm_head is TFM_LM_ALL; when TFM_LM_ROWS,
+                         max(B, TFM_LOGIT_CHUNK) rows (at most B T) */
     float *values;    /* (B, T) when cfg.value_head */
     float *cls;       /* (B, NL) score head or (B, T, NL) token head */
     float *rope_cos, *rope_sin; /* (maxT', HS/2) Llama */
@@ -128,6 +131,13 @@ int tfm_forward_last(tfm_model *m, const int *tokens, const int *lens, int B, in
 
 /* Zeroes parameter gradients and head-output gradients. */
 void tfm_zero_grad(tfm_model *m);
+
+/* lp[i] = log p(ids[i] | the positions up to row rows[i]) for n (b * T + t)
+ * rows of the last forward: the log-softmax of the LM head at those rows,
+ * computed TFM_LOGIT_CHUNK rows at a time from the final norm's output,
+ * so TFM_LM_ROWS models score whole batches without a (B,T,V) buffer. */
+int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t n, float *lp,
+                       alarm_err *e);
 
 /* Mean cross-entropy of logits at (b,t) against targets (B, T) (-1 = ignored),
  * as transformers averages it; adds scale * d(loss)/d(logits) into dlogits.

@@ -28,7 +28,7 @@ static void heads_backward(tfm_model *m, float *dln)
     int B = m->fB, T = m->fT, C = c->C;
     size_t N = (size_t)B * T;
     float *P = m->params, *G = m->grads;
-    if (c->lm_head) {
+    if (m->dlogits) {
         int g = c->tied ? TG_WTE : TG_LM;
         tfm_matmul_backward(dln, tfm_w(m, G, -1, g), NULL, m->dlogits, m->lnf,
                             tfm_w(m, P, -1, g), N, C, c->V, 1);

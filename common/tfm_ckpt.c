@@ -55,6 +55,8 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
         return -1;
     tfm_source src = {s, st_src_find, st_src_read};
     cfg.value_head = (flags & TFM_LOAD_VALUE_HEAD) || tfm_source_has_value_head(&src);
+    if (cfg.lm_head && (flags & TFM_LOAD_LOGITS_ROWS))
+        cfg.lm_head = TFM_LM_ROWS;
     cfg.dtype = stored_dtype(s);
     if (T <= 0)
         T = tfm_config_max_len(&cfg) < 1024 ? tfm_config_max_len(&cfg) : 1024;

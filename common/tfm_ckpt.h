@@ -20,6 +20,8 @@ typedef struct {
 
 /* Options for loading. */
 enum {
+    TFM_LOAD_LOGITS_ROWS = 2, /* the LM head as TFM_LM_ROWS: for scoring long batches
+                                 over large vocabularies (tfm_token_logprobs) */
     TFM_LOAD_VALUE_HEAD = 1 /* give the model a value head: loaded when the checkpoint
                                has v_head.summary.*, else zero-initialised */
 };

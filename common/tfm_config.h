@@ -18,6 +18,8 @@ typedef enum {
     TFM_CLS_TOKEN = 2  /* N labels per position: score.* (Llama) / classifier.* (GPT-2) */
 } tfm_cls_kind;
 
+enum { TFM_LM_ALL = 1, TFM_LM_ROWS = 2 };
+
 typedef struct {
     tfm_arch arch;
     char model_type[32];   /* "gpt2", "llama", "qwen2", "mistral", ... */
@@ -44,7 +46,9 @@ typedef struct {
     int rs_orig_max;
     int bos_id, eos_id, pad_id; /* -1 when absent */
     /* heads */
-    int lm_head;           /* 1: logits over V */
+    int lm_head;           /* TFM_LM_ALL: logits over V at every position; TFM_LM_ROWS:
+                              the same head, but logits only for up to B rows at a time
+                              (tfm_forward_last, tfm_token_logprobs), no (B,T,V) buffer */
     int value_head;        /* 1: trl v_head.summary (scalar per position) */
     tfm_cls_kind cls;
     int n_labels;

@@ -47,7 +47,7 @@ static void heads_forward(tfm_model *m, int B, int T, int last_only)
     const tfm_config *c = &m->cfg;
     size_t N = (size_t)B * T;
     int C = c->C;
-    if (c->lm_head && !last_only)
+    if (c->lm_head == TFM_LM_ALL && !last_only)
         tfm_matmul_forward(m->logits, m->lnf, lm_weight(m, m->params), NULL, N, C, c->V, 1);
     if (c->value_head) {
         const float *w = tfm_w(m, m->params, -1, TG_VH_W);
@@ -160,7 +160,7 @@ TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
     size_t N = (size_t)m->fB * m->fT, count = 0;
     for (size_t n = 0; n < N; n++)
         count += targets[n] >= 0 && targets[n] < V;
-    if (!count || !m->logits)
+    if (!count || m->cfg.lm_head != TFM_LM_ALL) /* TFM_LM_ROWS keeps no (B,T,V) logits */
         return 0.0f;
     double loss = 0.0;
     float k = scale / (float)count;

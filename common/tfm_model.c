@@ -222,7 +222,11 @@ static size_t layout_acts(tfm_model *m, float *base)
     m->lnf = carve(base, &off, BT * C);
     m->lnf_mean = gpt2 ? carve(base, &off, BT) : NULL;
     m->lnf_rstd = carve(base, &off, BT);
-    m->logits = c->lm_head ? carve(base, &off, BT * c->V) : NULL;
+    size_t logit_rows = BT;
+    if (c->lm_head == TFM_LM_ROWS) /* a chunk big enough for sgemm to run at speed */
+        logit_rows = m->B > TFM_LOGIT_CHUNK ? (size_t)m->B : TFM_LOGIT_CHUNK;
+    logit_rows = logit_rows < BT ? logit_rows : BT;
+    m->logits = c->lm_head ? carve(base, &off, logit_rows * c->V) : NULL;
     m->values = c->value_head ? carve(base, &off, BT) : NULL;
     m->cls = c->cls ? carve(base, &off, BT * c->n_labels) : NULL;
     return off;
@@ -239,7 +243,7 @@ static size_t layout_dacts(tfm_model *m, float *base)
     m->datty = carve(base, &off, BT * c->NH * c->HS);
     m->dfc = carve(base, &off, BT * m->FC);
     m->dact = carve(base, &off, BT * c->FF);
-    m->dlogits = c->lm_head ? carve(base, &off, BT * c->V) : NULL;
+    m->dlogits = c->lm_head == TFM_LM_ALL ? carve(base, &off, BT * c->V) : NULL;
     m->dvalues = c->value_head ? carve(base, &off, BT) : NULL;
     m->dcls = c->cls ? carve(base, &off, BT * c->n_labels) : NULL;
     return off;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "lib/check.h"
 #include "lib/tst_reader.h"
 #include "tfm.h"
+#include "tfm_ckpt.h"
 #include "tfm_kv.h"
 
 enum { MAXB = 3, T = 12 };
@@ -128,6 +130,50 @@ static void kv_follows_new_weights(void **state)
     tfm_free(&m);
 }
 
+/* Log-probabilities of chosen tokens at chosen rows: a TFM_LM_ROWS model
+ * (logits a chunk at a time, here two chunks) gives what the full logits
+ * give, in any row order; rows outside the last forward are refused. */
+static void token_logprobs(void **state)
+{
+    (void)state;
+    enum { B = 3, TT = 64, N = B * TT };
+    char dir[4096];
+    alarm_err e;
+    tfm_model full, rows;
+    snprintf(dir, sizeof dir, "%s", test_path("fixtures/tfm/lm_gpt2_tok"));
+    if (tfm_load(&full, dir, B, TT, 0, &e) || tfm_load(&rows, dir, B, TT, TFM_LOAD_LOGITS_ROWS, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(rows.cfg.lm_head, TFM_LM_ROWS);
+    assert_true((int)N > (int)TFM_LOGIT_CHUNK); /* more than one chunk */
+    int V = full.cfg.V, tok[N], ids[N];
+    size_t at_row[N];
+    for (int i = 0; i < N; i++) {
+        tok[i] = (i * 131 + 7) % V;
+        ids[i] = (i * 17 + 3) % V;
+        at_row[i] = (size_t)(i * 97) % N; /* a permutation: 97 and 192 are coprime */
+    }
+    assert_int_equal(tfm_forward(&full, tok, NULL, B, TT, &e), 0);
+    assert_int_equal(tfm_forward(&rows, tok, NULL, B, TT, &e), 0);
+    float got[N], want[N];
+    assert_int_equal(tfm_token_logprobs(&rows, at_row, ids, N, got, &e), 0);
+    for (int i = 0; i < N; i++) { /* log-softmax from the full logits, in double */
+        const float *z = full.logits + at_row[i] * V;
+        double mx = z[0], s = 0;
+        for (int k = 1; k < V; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < V; k++)
+            s += exp(z[k] - mx);
+        want[i] = (float)(z[ids[i]] - mx - log(s));
+    }
+    check_close("rows model", got, want, N, 1e-5, 1e-5);
+    assert_int_equal(tfm_token_logprobs(&full, at_row, ids, N, got, &e), 0);
+    check_close("full model", got, want, N, 1e-5, 1e-5);
+    size_t bad = N;
+    assert_int_equal(tfm_token_logprobs(&rows, &bad, ids, 1, got, &e), -1);
+    tfm_free(&full);
+    tfm_free(&rows);
+}
+
 #define KV(n) {"kv_" n, kv_matches_forward, NULL, NULL, n}
 #define KV_SYNC(n) {"kv_sync_" n, kv_follows_new_weights, NULL, NULL, n}
 
@@ -136,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         KV("gpt2_value"), KV("llama_gqa_untied"), KV("qwen2_bias"), KV("llama3_rope"),
         KV_SYNC("gpt2_value"), KV_SYNC("llama_gqa_untied"),
+        cmocka_unit_test(token_logprobs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

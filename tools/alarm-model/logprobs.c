@@ -52,6 +52,9 @@ typedef struct {
     item *items;
     int n;
     int *tokens, *lens;
+    size_t *rows; /* one batch's response positions, their tokens and log-probabilities */
+    int *ids;
+    float *lp;
 } run;
 
 static void item_free(item *it)
@@ -116,7 +119,7 @@ static int encode_item(run *R, const jsonl_reader *r, item *it, const char *prom
 /* One forward over the pending items; log-softmax at the response positions. */
 static int score_batch(run *R, alarm_err *e)
 {
-    int T = 1, V = R->m.cfg.V;
+    int T = 1;
     for (int b = 0; b < R->n; b++)
         if (R->items[b].np + R->items[b].nr > T)
             T = R->items[b].np + R->items[b].nr;
@@ -128,19 +131,19 @@ static int score_batch(run *R, alarm_err *e)
     }
     if (tfm_forward(&R->m, R->tokens, R->lens, R->n, T, e) < 0)
         return -1;
-    for (int b = 0; b < R->n; b++) {
-        item *it = &R->items[b];
-        for (int i = 0; i < it->nr; i++) {
-            const float *z = R->m.logits + ((size_t)b * T + it->np - 1 + i) * V;
-            float mx = z[0];
-            for (int k = 1; k < V; k++)
-                mx = z[k] > mx ? z[k] : mx;
-            double s = 0;
-            for (int k = 0; k < V; k++)
-                s += exp((double)z[k] - mx);
-            it->lp[i] = (float)((double)z[it->ids[it->np + i]] - mx - log(s));
+    /* response token i is predicted at the position before it */
+    size_t n = 0;
+    for (int b = 0; b < R->n; b++)
+        for (int i = 0; i < R->items[b].nr; i++) {
+            R->rows[n] = (size_t)b * T + R->items[b].np - 1 + i;
+            R->ids[n++] = R->items[b].ids[R->items[b].np + i];
         }
-    }
+    if (tfm_token_logprobs(&R->m, R->rows, R->ids, n, R->lp, e) < 0)
+        return -1;
+    n = 0;
+    for (int b = 0; b < R->n; b++)
+        for (int i = 0; i < R->items[b].nr; i++)
+            R->items[b].lp[i] = R->lp[n++];
     return 0;
 }
 
@@ -278,12 +281,16 @@ static int setup(run *R, alarm_err *e)
         return -1;
     if (!cfg.lm_head)
         return err_set(e, "%s: %s has no LM head", R->model, cfg.model_type);
+    int max_len = tfm_config_max_len(&cfg);
     if (!R->max_tokens)
-        R->max_tokens = cfg.maxT < 1024 ? cfg.maxT : 1024;
-    if (R->max_tokens > cfg.maxT)
-        return err_set(e, "--max-tokens %ld exceeds the model's %d positions", R->max_tokens,
-                       cfg.maxT);
-    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, 0, e) < 0)
+        R->max_tokens = max_len < 1024 ? max_len : 1024;
+    if (R->max_tokens > max_len)
+        return err_set(e, "--max-tokens %ld exceeds the model's %d positions%s", R->max_tokens,
+                       max_len, max_len < cfg.maxT ? " (its sliding window)" : "");
+    /* logits a chunk of rows at a time: a batch's (B,T,V) would be 823 MB for
+     * GPT-2 at the defaults, several GB for 128k-token vocabularies */
+    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, TFM_LOAD_LOGITS_ROWS, e) <
+        0)
         return -1;
     if (R->cli.threads)
         tfm_set_threads(&R->m, R->cli.threads);
@@ -292,7 +299,11 @@ static int setup(run *R, alarm_err *e)
     R->items = calloc((size_t)R->batch, sizeof *R->items);
     R->tokens = malloc((size_t)R->batch * R->max_tokens * sizeof *R->tokens);
     R->lens = malloc((size_t)R->batch * sizeof *R->lens);
-    if (!R->items || !R->tokens || !R->lens)
+    size_t rows = (size_t)R->batch * R->max_tokens;
+    R->rows = malloc(rows * sizeof *R->rows);
+    R->ids = malloc(rows * sizeof *R->ids);
+    R->lp = malloc(rows * sizeof *R->lp);
+    if (!R->items || !R->tokens || !R->lens || !R->rows || !R->ids || !R->lp)
         return err_set(e, "out of memory");
     return find_prefix(R, e);
 }
@@ -330,6 +341,9 @@ done:
     free(R.items);
     free(R.tokens);
     free(R.lens);
+    free(R.rows);
+    free(R.ids);
+    free(R.lp);
     bpe_out_free(&R.enc);
     bpe_free(R.tok);
     tfm_free(&R.m);
