@@ -22,7 +22,8 @@ typedef struct {
     /* GPT-2 family: each layer's four matrices transposed to (out, in), the
      * layout the decode kernel reads in order; NULL for Llama, whose
      * nn.Linear weights are already so. Copied from the model by
-     * tfm_kv_build, tfm_kv_prefill and tfm_kv_sync. */
+     * tfm_kv_build, tfm_kv_prefill and tfm_kv_sync (GPT-2 124M: 340 MB,
+     * 47 ms on two cores here, against seconds of decoding per batch). */
     float *wt;
     size_t wt_layer;  /* floats per layer in wt */
 } tfm_kv;
