@@ -170,16 +170,9 @@ TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
         if (y < 0 || y >= V)
             continue;
         const float *z = m->logits + n * V;
-        float mx = z[0];
-#pragma omp simd reduction(max : mx)
-        for (int i = 1; i < V; i++)
-            mx = z[i] > mx ? z[i] : mx;
-        double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-        for (int i = 0; i < V; i++)
-            sum += tfm_expf(z[i] - mx);
-        float lse = mx + (float)log(sum);
-        loss += lse - z[y];
+        double lse_d = tfm_logsumexp(z, V);
+        float lse = (float)lse_d;
+        loss += lse_d - z[y];
         if (m->dlogits) {
             float *d = m->dlogits + n * V;
 #pragma omp simd

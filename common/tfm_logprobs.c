@@ -9,8 +9,7 @@
 #include "tfm_math.h"
 #include "tfm_ops.h"
 
-/* log softmax(z)[id], the sum in double. */
-TFM_AVX2_CLONE static float log_softmax_at(const float *z, int V, int id)
+TFM_AVX2_CLONE double tfm_logsumexp(const float *z, int V)
 {
     float mx = z[0];
 #pragma omp simd reduction(max : mx)
@@ -20,7 +19,13 @@ TFM_AVX2_CLONE static float log_softmax_at(const float *z, int V, int id)
 #pragma omp simd reduction(+ : s)
     for (int k = 0; k < V; k++)
         s += tfm_expf(z[k] - mx);
-    return (float)((double)z[id] - mx - log(s));
+    return mx + log(s);
+}
+
+/* log softmax(z)[id] */
+static float log_softmax_at(const float *z, int V, int id)
+{
+    return (float)((double)z[id] - tfm_logsumexp(z, V));
 }
 
 int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t n, float *lp,

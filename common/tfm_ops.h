@@ -36,6 +36,9 @@ void tfm_rmsnorm_forward(float *out, float *rstd, const float *inp, const float 
 void tfm_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp,
                           const float *w, const float *rstd, size_t N, int C);
 
+/* log sum exp(z) over V values, shifted by their maximum, the sum in double. */
+double tfm_logsumexp(const float *z, int V);
+
 /* GELU with the tanh approximation (GPT-2's gelu_new). tanh_out (may be
  * NULL) keeps the inner tanh for the backward pass, which recomputes it when
  * given NULL. */
