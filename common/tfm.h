@@ -141,7 +141,8 @@ int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t 
 
 /* Mean cross-entropy of logits at (b,t) against targets (B, T) (-1 = ignored),
  * as transformers averages it; adds scale * d(loss)/d(logits) into dlogits.
- * Returns the loss (0 when no target counts). Needs the last forward. */
+ * Returns the loss (0 when no target counts, and for a TFM_LM_ROWS model,
+ * which keeps no logits to train on). Needs the last forward (tfm_forward). */
 float tfm_loss_lm(tfm_model *m, const int *targets, float scale);
 
 /* Backward from whatever head-output gradients were set: accumulates into
