@@ -83,6 +83,15 @@ void tfm_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     }
 }
 
+/* This thread's share [c0, c1) of C columns, inside a parallel region. */
+static void thread_columns(int C, int *c0, int *c1)
+{
+    int id = omp_get_thread_num(), nt = omp_get_num_threads();
+    int chunk = (C + nt - 1) / nt;
+    *c0 = id * chunk < C ? id * chunk : C;
+    *c1 = *c0 + chunk < C ? *c0 + chunk : C;
+}
+
 void tfm_matmul_forward(float *out, const float *inp, const float *w, const float *bias,
                         size_t N, int IC, int OC, int wt)
 {
@@ -127,8 +136,8 @@ void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout
         /* each thread sums its own stretch of columns, rows streamed in order */
 #pragma omp parallel if ((size_t)OC * N > 65536)
         {
-            int id = omp_get_thread_num(), nt = omp_get_num_threads();
-            int chunk = (OC + nt - 1) / nt, o0 = id * chunk, o1 = o0 + chunk < OC ? o0 + chunk : OC;
+            int o0, o1;
+            thread_columns(OC, &o0, &o1);
             for (size_t n = 0; n < N; n++) {
                 const float *d = dout + n * OC;
 #pragma omp simd
@@ -179,13 +188,21 @@ TFM_AVX2_CLONE void tfm_layernorm_backward(float *dinp, float *dw, float *db, co
         for (int i = 0; i < C; i++)
             dx[i] += s * (g[i] * w[i] - a - (x[i] - m) * s * bsum);
     }
-    /* Weight gradients sum over rows; one thread keeps the sum race-free. */
-    for (size_t n = 0; n < N; n++) {
-        const float *x = inp + n * C, *g = dout + n * C;
-        float m = mean[n], s = rstd[n];
-        for (int i = 0; i < C; i++) {
-            dw[i] += g[i] * (x[i] - m) * s;
-            db[i] += g[i];
+    /* Weight gradients sum over rows: each thread owns a stretch of columns
+     * and adds the rows in order, so the sums are race-free and the same
+     * whatever the thread count. */
+#pragma omp parallel if (N * (size_t)C > 32768)
+    {
+        int c0, c1;
+        thread_columns(C, &c0, &c1);
+        for (size_t n = 0; n < N; n++) {
+            const float *x = inp + n * C, *g = dout + n * C;
+            float m = mean[n], s = rstd[n];
+#pragma omp simd
+            for (int i = c0; i < c1; i++) {
+                dw[i] += g[i] * (x[i] - m) * s;
+                db[i] += g[i];
+            }
         }
     }
 }
@@ -221,11 +238,17 @@ TFM_AVX2_CLONE void tfm_rmsnorm_backward(float *dinp, float *dw, const float *do
         for (int i = 0; i < C; i++)
             dx[i] += s * g[i] * w[i] - k * x[i];
     }
-    for (size_t n = 0; n < N; n++) {
-        const float *x = inp + n * C, *g = dout + n * C;
-        float s = rstd[n];
-        for (int i = 0; i < C; i++)
-            dw[i] += g[i] * x[i] * s;
+#pragma omp parallel if (N * (size_t)C > 32768) /* as in tfm_layernorm_backward */
+    {
+        int c0, c1;
+        thread_columns(C, &c0, &c1);
+        for (size_t n = 0; n < N; n++) {
+            const float *x = inp + n * C, *g = dout + n * C;
+            float s = rstd[n];
+#pragma omp simd
+            for (int i = c0; i < c1; i++)
+                dw[i] += g[i] * x[i] * s;
+        }
     }
 }
 
