@@ -156,9 +156,11 @@ TFM_AVX2_CLONE void tfm_layernorm_forward(float *out, float *mean, float *rstd, 
         const float *x = inp + n * C;
         float *y = out + n * C;
         float m = 0.0f, v = 0.0f;
+#pragma omp simd reduction(+ : m)
         for (int i = 0; i < C; i++)
             m += x[i];
         m /= C;
+#pragma omp simd reduction(+ : v)
         for (int i = 0; i < C; i++)
             v += (x[i] - m) * (x[i] - m);
         float s = 1.0f / sqrtf(v / C + eps);
@@ -177,6 +179,7 @@ TFM_AVX2_CLONE void tfm_layernorm_backward(float *dinp, float *dw, float *db, co
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
         float m = mean[n], s = rstd[n], a = 0.0f, bsum = 0.0f;
+#pragma omp simd reduction(+ : a, bsum)
         for (int i = 0; i < C; i++) {
             float dn = g[i] * w[i];
             a += dn;
@@ -215,6 +218,7 @@ TFM_AVX2_CLONE void tfm_rmsnorm_forward(float *out, float *rstd, const float *in
         const float *x = inp + n * C;
         float *y = out + n * C;
         float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
         for (int i = 0; i < C; i++)
             ss += x[i] * x[i];
         float s = 1.0f / sqrtf(ss / C + eps);
@@ -231,6 +235,7 @@ TFM_AVX2_CLONE void tfm_rmsnorm_backward(float *dinp, float *dw, const float *do
     for (size_t n = 0; n < N; n++) {
         const float *x = inp + n * C, *g = dout + n * C;
         float s = rstd[n], dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (int i = 0; i < C; i++)
             dot += g[i] * w[i] * x[i];
         float k = dot * s * s * s / C;
