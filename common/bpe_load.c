@@ -3,9 +3,11 @@
  * pre-tokenizer or normalizer is refused with a message naming it, so a
  * tokenizer we would silently get wrong never loads. */
 #include "bpe_impl.h"
+#include "fsio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,38 +311,6 @@ int bpe_apply_config_json(bpe *t, const char *json, size_t len, alarm_err *e)
     return 0;
 }
 
-static int read_file(char **buf, size_t *len, const char *path, alarm_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(b, cap *= 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-        } else {
-            b = nb;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!b)
-        return err_set(e, "%s: out of memory", path);
-    if (bad) {
-        free(b);
-        return err_set(e, "%s: read error", path);
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 int bpe_load(bpe **out, const char *path, alarm_err *e)
 {
     *out = NULL;
@@ -354,14 +324,14 @@ int bpe_load(bpe **out, const char *path, alarm_err *e)
         return err_set(e, "out of memory");
     snprintf(file, pl, is_dir ? "%s/tokenizer.json" : "%s", path);
     size_t len;
-    int rc = read_file(&buf, &len, file, e);
+    int rc = (buf = fsio_read_file(file, SIZE_MAX, &len, e)) ? 0 : -1;
     if (rc == 0 && (rc = bpe_load_json(out, buf, len, e)) < 0)
         err_prefix(e, "%s", file);
     free(buf);
     if (rc == 0 && is_dir) {
         snprintf(file, pl, "%s/tokenizer_config.json", path);
         if (stat(file, &st) == 0) {
-            if ((rc = read_file(&buf, &len, file, e)) == 0) {
+            if ((rc = (buf = fsio_read_file(file, SIZE_MAX, &len, e)) ? 0 : -1) == 0) {
                 rc = bpe_apply_config_json(*out, buf, len, e);
                 free(buf);
             }

@@ -1,9 +1,10 @@
-/* fsio: whole writes and parent-directory fsync (see fsio.h). */
+/* fsio: whole reads, whole writes and parent-directory fsync (see fsio.h). */
 #include "fsio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,4 +39,39 @@ void fsio_sync_parent(const char *path)
         fsync(fd);
         close(fd);
     }
+}
+
+char *fsio_read_file(const char *path, size_t max, size_t *len, alarm_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        err_set(e, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf && n <= max) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, (cap *= 2) + 1);
+        if (!nb)
+            free(buf);
+        buf = nb;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (buf && !bad && n <= max) {
+        buf[n] = '\0';
+        *len = n;
+        return buf;
+    }
+    free(buf);
+    if (!buf)
+        err_set(e, "%s: out of memory", path);
+    else if (bad)
+        err_set(e, "%s: read error", path);
+    else
+        err_set(e, "%s: larger than %zu MB", path, max >> 20);
+    return NULL;
 }

@@ -7,11 +7,13 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "sha256.h"
+#include "fsio.h"
 
 const char judge_default_template[] =
     "You are an impartial referee comparing two answers to the same instruction. Decide "
@@ -88,33 +90,11 @@ int judge_tmpl_load(judge_tmpl *t, const char *path, alarm_err *e)
 {
     if (!path)
         return judge_tmpl_parse(t, judge_default_template, "default template", e);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, "%s: cannot open: %m", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = 2 * (len + n + 1);
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return err_set(e, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return err_set(e, "%s: read error", path);
-    }
-    int rc = judge_tmpl_parse(t, buf ? (buf[len] = '\0', buf) : "", path, e);
+    size_t len;
+    char *buf = fsio_read_file(path, SIZE_MAX, &len, e);
+    if (!buf)
+        return -1;
+    int rc = judge_tmpl_parse(t, buf, path, e);
     free(buf);
     return rc;
 }

@@ -8,6 +8,7 @@
 #endif
 #include "st.h"
 #include "st_internal.h"
+#include "fsio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define ST_INDEX_MAX ((long)64 << 20)
+#define ST_INDEX_MAX ((size_t)64 << 20)
 
 static int is_regular(const char *path)
 {
@@ -28,30 +29,6 @@ static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Reads a whole small file into a NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len, alarm_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_set(e, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        n <= ST_INDEX_MAX && (buf = malloc((size_t)n + 1)) &&
-        fread(buf, 1, (size_t)n, f) == (size_t)n) {
-        buf[n] = '\0';
-        *len = (size_t)n;
-    } else {
-        err_set(e, "%s: cannot read%s", path, n > ST_INDEX_MAX ? " (larger than 64 MB)" : "");
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
 }
 
 /* A shard is named relative to the index's directory and may not leave it. */
@@ -107,7 +84,7 @@ static int check_map(const st_set *s, const cJSON *map, const char **shards, siz
 static int open_index(st_set *s, const char *path, alarm_err *e)
 {
     size_t len;
-    char *text = slurp(path, &len, e);
+    char *text = fsio_read_file(path, ST_INDEX_MAX, &len, e);
     if (!text)
         return -1;
     int rc = 0;

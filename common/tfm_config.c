@@ -3,6 +3,7 @@
  * field the runtime cannot honour (another activation, MLP biases, an unknown
  * rope_scaling type) is an error rather than a silently different model. */
 #include "tfm_config.h"
+#include "fsio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -268,39 +269,10 @@ int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, "%s: %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return err_set(e, "%s: out of memory", path);
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, 4096, f);
-        n += r;
-        if (r < 4096)
-            break;
-        if (n > (64u << 20)) {
-            free(buf);
-            fclose(f);
-            return err_set(e, "%s: too large for a config", path);
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return err_set(e, "%s: read error", path);
-    }
-    buf[n] = 0;
+    size_t n;
+    char *buf = fsio_read_file(path, (size_t)64 << 20, &n, e);
+    if (!buf)
+        return -1;
     int rc = tfm_config_parse(c, buf, e);
     free(buf);
     return rc ? err_prefix(e, "%s", dir) : 0;
