@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "jsonl.h"
 #include "model_cmds.h"
+#include "seq.h"
 #include "tfm.h"
 #include "tfm_ckpt.h"
 
@@ -33,11 +34,9 @@ static const char help[] =
 
 typedef struct {
     cJSON *rec;
-    char *line;       /* the raw input line, for byte-exact pass-through */
-    int32_t *ids;     /* prefix + prompt + response */
-    size_t *offs;     /* (nr, 2) response offsets */
-    float *lp;        /* (nr) */
-    int np, nr;       /* prompt tokens (prefix included), response tokens */
+    char *line; /* the raw input line, for byte-exact pass-through */
+    seq s;      /* prefix + prompt + response, response offsets */
+    float *lp;  /* (nr) */
 } item;
 
 typedef struct {
@@ -46,120 +45,62 @@ typedef struct {
     long batch, max_tokens;
     bpe *tok;
     tfm_model m;
-    int32_t prefix[8];
-    int nprefix;
-    bpe_out enc;
+    seq_enc se;
     item *items;
     int n;
-    int *tokens, *lens;
-    size_t *rows; /* one batch's response positions, their tokens and log-probabilities */
-    int *ids;
-    float *lp;
+    const seq **pending; /* (batch) the items' sequences, for seq_batch_fill */
+    seq_batch sb;
+    float *lp;           /* (batch * max_tokens) one batch's log-probabilities */
 } run;
 
 static void item_free(item *it)
 {
     cJSON_Delete(it->rec);
     free(it->line);
-    free(it->ids);
-    free(it->offs);
+    seq_free(&it->s);
     free(it->lp);
     memset(it, 0, sizeof *it);
-}
-
-/* The tokens the post-processor puts before any text: those of "a" with empty spans. */
-static int find_prefix(run *R, alarm_err *e)
-{
-    if (bpe_encode(&R->enc, R->tok, "a", 1, BPE_ADD_SPECIAL, e) < 0)
-        return -1;
-    R->nprefix = 0;
-    for (size_t i = 0; i < R->enc.n && R->nprefix < 8; i++) {
-        if (R->enc.offsets[2 * i] != 0 || R->enc.offsets[2 * i + 1] != 0)
-            break;
-        R->prefix[R->nprefix++] = R->enc.ids[i];
-    }
-    return 0;
 }
 
 static int encode_item(run *R, const jsonl_reader *r, item *it, const char *prompt,
                        const char *response, alarm_err *e)
 {
-    int V = R->m.cfg.V;
-    if (bpe_encode(&R->enc, R->tok, prompt, strlen(prompt), 0, e) < 0)
-        return err_prefix(e, "%s:%ld: field \"prompt\"", r->name, r->lineno);
-    int np = R->nprefix + (int)R->enc.n;
-    if (np == 0)
-        return jsonl_fail(r, e, "field \"prompt\": empty, and the tokenizer adds no BOS token "
-                                "to condition on");
-    it->ids = malloc(((size_t)np + strlen(response) + 1) * sizeof *it->ids);
-    if (!it->ids)
+    if (seq_encode(&it->s, &R->se, prompt, strlen(prompt), response, strlen(response), e) < 0)
+        return err_prefix(e, "%s:%ld", r->name, r->lineno);
+    if (!(it->lp = malloc(((size_t)it->s.nr + 1) * sizeof *it->lp)))
         return err_set(e, "out of memory");
-    memcpy(it->ids, R->prefix, (size_t)R->nprefix * sizeof *it->ids);
-    memcpy(it->ids + R->nprefix, R->enc.ids, R->enc.n * sizeof *it->ids);
-    if (bpe_encode(&R->enc, R->tok, response, strlen(response), 0, e) < 0)
-        return err_prefix(e, "%s:%ld: field \"response\"", r->name, r->lineno);
-    it->np = np;
-    it->nr = (int)R->enc.n;
-    if (np + it->nr > R->max_tokens)
-        return jsonl_fail(r, e, "%d tokens of prompt and response exceed --max-tokens %ld",
-                          np + it->nr, R->max_tokens);
-    memcpy(it->ids + np, R->enc.ids, R->enc.n * sizeof *it->ids);
-    it->offs = malloc((R->enc.n * 2 + 1) * sizeof *it->offs);
-    it->lp = malloc((R->enc.n + 1) * sizeof *it->lp);
-    if (!it->offs || !it->lp)
-        return err_set(e, "out of memory");
-    memcpy(it->offs, R->enc.offsets, R->enc.n * 2 * sizeof *it->offs);
-    for (int i = 0; i < np + it->nr; i++)
-        if (it->ids[i] < 0 || it->ids[i] >= V)
-            return jsonl_fail(r, e, "token id %d is outside the model's vocabulary of %d",
-                              (int)it->ids[i], V);
     return 0;
 }
 
 /* One forward over the pending items; log-softmax at the response positions. */
 static int score_batch(run *R, alarm_err *e)
 {
-    int T = 1;
     for (int b = 0; b < R->n; b++)
-        if (R->items[b].np + R->items[b].nr > T)
-            T = R->items[b].np + R->items[b].nr;
-    for (int b = 0; b < R->n; b++) {
-        const item *it = &R->items[b];
-        R->lens[b] = it->np + it->nr;
-        for (int t = 0; t < T; t++)
-            R->tokens[b * T + t] = t < R->lens[b] ? it->ids[t] : 0;
-    }
-    if (tfm_forward(&R->m, R->tokens, R->lens, R->n, T, e) < 0)
+        R->pending[b] = &R->items[b].s;
+    seq_batch *sb = &R->sb;
+    if (seq_batch_fill(sb, R->pending, R->n, 0, e) < 0 ||
+        tfm_forward(&R->m, sb->tokens, sb->lens, sb->B, sb->T, e) < 0 ||
+        tfm_token_logprobs(&R->m, sb->rows, sb->targets, sb->n, R->lp, e) < 0)
         return -1;
-    /* response token i is predicted at the position before it */
-    size_t n = 0;
-    for (int b = 0; b < R->n; b++)
-        for (int i = 0; i < R->items[b].nr; i++) {
-            R->rows[n] = (size_t)b * T + R->items[b].np - 1 + i;
-            R->ids[n++] = R->items[b].ids[R->items[b].np + i];
-        }
-    if (tfm_token_logprobs(&R->m, R->rows, R->ids, n, R->lp, e) < 0)
-        return -1;
-    n = 0;
-    for (int b = 0; b < R->n; b++)
-        for (int i = 0; i < R->items[b].nr; i++)
-            R->items[b].lp[i] = R->lp[n++];
+    for (size_t k = 0; k < sb->n; k++)
+        R->items[sb->row_of[k]].lp[k - sb->first[sb->row_of[k]]] = R->lp[k];
     return 0;
 }
 
 static void put_fields(FILE *out, const item *it)
 {
     fputs("\"prompt_tokens\":[", out);
-    for (int i = 0; i < it->np; i++)
-        fprintf(out, i ? ",%d" : "%d", (int)it->ids[i]);
+    const seq *s = &it->s;
+    for (int i = 0; i < s->np; i++)
+        fprintf(out, i ? ",%d" : "%d", (int)s->ids[i]);
     fputs("],\"response_tokens\":[", out);
-    for (int i = 0; i < it->nr; i++)
-        fprintf(out, i ? ",%d" : "%d", (int)it->ids[it->np + i]);
+    for (int i = 0; i < s->nr; i++)
+        fprintf(out, i ? ",%d" : "%d", (int)s->ids[s->np + i]);
     fputs("],\"offsets\":[", out);
-    for (int i = 0; i < it->nr; i++)
-        fprintf(out, i ? ",[%zu,%zu]" : "[%zu,%zu]", it->offs[2 * i], it->offs[2 * i + 1]);
+    for (int i = 0; i < s->nr; i++)
+        fprintf(out, i ? ",[%zu,%zu]" : "[%zu,%zu]", s->offs[2 * i], s->offs[2 * i + 1]);
     fputs("],\"logprobs\":[", out);
-    for (int i = 0; i < it->nr; i++)
+    for (int i = 0; i < s->nr; i++)
         fprintf(out, i ? ",%.9g" : "%.9g", it->lp[i]);
     fputc(']', out);
 }
@@ -297,15 +238,15 @@ static int setup(run *R, alarm_err *e)
     if (bpe_load(&R->tok, R->tokenizer ? R->tokenizer : R->model, e) < 0)
         return -1;
     R->items = calloc((size_t)R->batch, sizeof *R->items);
-    R->tokens = malloc((size_t)R->batch * R->max_tokens * sizeof *R->tokens);
-    R->lens = malloc((size_t)R->batch * sizeof *R->lens);
-    size_t rows = (size_t)R->batch * R->max_tokens;
-    R->rows = malloc(rows * sizeof *R->rows);
-    R->ids = malloc(rows * sizeof *R->ids);
-    R->lp = malloc(rows * sizeof *R->lp);
-    if (!R->items || !R->tokens || !R->lens || !R->rows || !R->ids || !R->lp)
+    R->pending = calloc((size_t)R->batch, sizeof *R->pending);
+    R->lp = malloc((size_t)R->batch * R->max_tokens * sizeof *R->lp);
+    if (!R->items || !R->pending || !R->lp)
         return err_set(e, "out of memory");
-    return find_prefix(R, e);
+    R->se = (seq_enc){.tok = R->tok, .max_tokens = (int)R->max_tokens, .vocab = R->m.cfg.V,
+                      .trunc = SEQ_TRUNC_ERROR, .limit_name = "--max-tokens"};
+    if (seq_enc_init(&R->se, e) < 0)
+        return -1;
+    return seq_batch_init(&R->sb, (int)R->batch, (int)R->max_tokens, e);
 }
 
 int model_cmd_logprobs(int argc, char **argv)
@@ -339,12 +280,10 @@ done:
     for (int b = 0; b < R.n; b++)
         item_free(&R.items[b]);
     free(R.items);
-    free(R.tokens);
-    free(R.lens);
-    free(R.rows);
-    free(R.ids);
+    free(R.pending);
     free(R.lp);
-    bpe_out_free(&R.enc);
+    seq_batch_free(&R.sb);
+    seq_enc_free(&R.se);
     bpe_free(R.tok);
     tfm_free(&R.m);
     return cli_finish_stdout(&R.cli, status);
