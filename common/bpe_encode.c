@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
 #endif
+#include "grow.h"
 #include "bpe_impl.h"
 
 #include <stdlib.h>
@@ -83,18 +84,11 @@ static int spans_push(spans *s, size_t start, size_t end)
 
 static int out_push(bpe_out *o, int32_t id, size_t start, size_t end)
 {
-    if (o->n + 1 > o->cap) {
-        size_t c = o->cap ? 2 * o->cap : 64;
-        int32_t *ids = realloc(o->ids, c * sizeof *ids);
-        if (ids)
-            o->ids = ids;
-        size_t *off = realloc(o->offsets, 2 * c * sizeof *off);
-        if (off)
-            o->offsets = off;
-        if (!ids || !off)
-            return -1;
-        o->cap = c;
-    }
+    size_t ci = o->cap, co = o->cap; /* ids and offset pairs share one capacity */
+    if (grow_array(&o->ids, &ci, o->n + 1, sizeof *o->ids, 64, NULL) < 0 ||
+        grow_array(&o->offsets, &co, o->n + 1, 2 * sizeof *o->offsets, 64, NULL) < 0)
+        return -1;
+    o->cap = co;
     o->ids[o->n] = id;
     o->offsets[2 * o->n] = start;
     o->offsets[2 * o->n + 1] = end;

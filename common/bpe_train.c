@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem, even where CFLAGS are replaced (sanitizer build) */
 #endif
+#include "grow.h"
 #include "bpe_impl.h"
 
 #include <stdlib.h>
@@ -49,13 +50,8 @@ static int entry_before(const entry *x, const entry *y)
 
 static int heap_push(trainer *tr, entry en)
 {
-    if (tr->n_heap == tr->cap_heap) {
-        size_t c = tr->cap_heap ? 2 * tr->cap_heap : 1024;
-        entry *h = realloc(tr->heap, c * sizeof *h);
-        if (!h)
-            return -1;
-        tr->heap = h, tr->cap_heap = c;
-    }
+    if (grow_array(&tr->heap, &tr->cap_heap, tr->n_heap + 1, sizeof *tr->heap, 1024, NULL) < 0)
+        return -1;
     size_t i = tr->n_heap++;
     while (i && entry_before(&en, &tr->heap[(i - 1) / 2])) {
         tr->heap[i] = tr->heap[(i - 1) / 2];
@@ -91,13 +87,8 @@ static pair *count_pair(trainer *tr, int32_t a, int32_t b, int64_t delta, uint32
 {
     int32_t idx, unused;
     if (bpe_pairmap_get(&tr->index, a, b, &idx, &unused) < 0) {
-        if (tr->n_p == tr->cap_p) {
-            size_t c = tr->cap_p ? 2 * tr->cap_p : 1024;
-            pair *p = realloc(tr->p, c * sizeof *p);
-            if (!p)
-                return NULL;
-            tr->p = p, tr->cap_p = c;
-        }
+        if (grow_array(&tr->p, &tr->cap_p, tr->n_p + 1, sizeof *tr->p, 1024, NULL) < 0)
+            return NULL;
         idx = (int32_t)tr->n_p++;
         tr->p[idx] = (pair){.a = a, .b = b};
         if (bpe_pairmap_put(&tr->index, a, b, idx, 0) < 0)
@@ -106,13 +97,8 @@ static pair *count_pair(trainer *tr, int32_t a, int32_t b, int64_t delta, uint32
     pair *p = &tr->p[idx];
     p->count = (uint64_t)((int64_t)p->count + delta);
     if (delta > 0) {
-        if (p->n_words == p->cap_words) {
-            size_t c = p->cap_words ? 2 * p->cap_words : 4;
-            uint32_t *w = realloc(p->words, c * sizeof *w);
-            if (!w)
-                return NULL;
-            p->words = w, p->cap_words = c;
-        }
+        if (grow_array(&p->words, &p->cap_words, p->n_words + 1, sizeof *p->words, 4, NULL) < 0)
+            return NULL;
         if (!p->n_words || p->words[p->n_words - 1] != wi)
             p->words[p->n_words++] = wi;
     }

@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "rng.h"
+
 typedef struct {
     size_t tag;
     const char *body;
@@ -57,15 +59,6 @@ static double now_mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double uniform(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1.0p-53;
 }
 
 double http_backoff(double base, int attempt, double u)
@@ -364,7 +357,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
     s->busy = 0;
     http_job *job = &p->jobs[s->job];
     if (http_retryable((int)rc, status) && job->attempts <= p->o.retries) {
-        double wait = http_backoff(p->o.backoff_s, job->attempts, uniform(&p->rng));
+        double wait = http_backoff(p->o.backoff_s, job->attempts, rng_unit(&p->rng));
         double ra = -1;
         if (s->retry_after_ms[0] && (ra = http_retry_after(s->retry_after_ms, 0)) >= 0)
             ra /= 1000.0;
@@ -373,7 +366,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
         if (ra >= 0) {
             /* The server said when: wait that long (plus a little jitter so
              * the slots do not all come back in the same instant). */
-            wait = ra + 0.05 * uniform(&p->rng);
+            wait = ra + 0.05 * rng_unit(&p->rng);
             if (now + ra > p->pause_until)
                 p->pause_until = now + ra;
         }

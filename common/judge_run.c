@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "jsonl.h"
 
 typedef struct {
@@ -37,13 +38,6 @@ typedef struct {
     double t0;
     double last_report;
 } llm_run;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int emit(FILE *out, judge_writer *writer, const judge_rec *r, alarm_err *e)
 {
@@ -147,7 +141,7 @@ static void report(llm_run *run)
         st->retries = h->retries;
         st->failed_requests = h->failed;
     }
-    st->elapsed_s = now_s() - run->t0;
+    st->elapsed_s = clock_mono() - run->t0;
     if (run->cfg->progress)
         run->cfg->progress(run->cfg->progress_user, st);
 }
@@ -158,7 +152,7 @@ static int on_tick(void *user, alarm_err *e)
     if (run->cfg->out && fflush(run->cfg->out) != 0)
         return err_set(e, "error writing judgments: %m");
     /* Ticks come with every burst of answers; a person needs far fewer lines. */
-    double now = now_s();
+    double now = clock_mono();
     if (now - run->last_report >= 0.1) {
         run->last_report = now;
         report(run);
@@ -251,7 +245,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
                   judge_progress *st, alarm_err *e)
 {
     memset(st, 0, sizeof *st);
-    llm_run run = {.set = set, .cfg = cfg, .t = t, .st = st, .t0 = now_s()};
+    llm_run run = {.set = set, .cfg = cfg, .t = t, .st = st, .t0 = clock_mono()};
     size_t npairs = set->nsys * (set->nsys - 1) / 2, n = npairs * set->nprompts * 2;
     run.tasks = calloc(n ? n : 1, sizeof *run.tasks);
     for (run.nkeys = 16; run.nkeys < 2 * n; run.nkeys *= 2)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonl.h"
+#include "rng.h"
 
 static char *xstrdup(const char *s)
 {
@@ -227,14 +228,6 @@ void judge_set_free(judge_set *set)
     memset(set, 0, sizeof *set);
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int cmp_size(const void *x, const void *y)
 {
     size_t a = *(const size_t *)x, b = *(const size_t *)y;
@@ -253,7 +246,7 @@ void judge_set_subset(judge_set *set, size_t max, uint64_t seed)
         pick[i] = i;
     /* A partial Fisher-Yates shuffle chooses `max` prompts uniformly. */
     for (size_t i = 0; i < max; i++) {
-        size_t j = i + (size_t)(splitmix(&seed) % (n - i));
+        size_t j = i + (size_t)(rng_next(&seed) % (n - i));
         size_t t = pick[i];
         pick[i] = pick[j];
         pick[j] = t;

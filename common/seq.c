@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 int seq_enc_init(seq_enc *se, alarm_err *e)
 {
     if (!se->tok || se->max_tokens < 2)
@@ -33,17 +35,11 @@ void seq_free(seq *s)
 
 static int seq_reserve(seq *s, size_t n, alarm_err *e)
 {
-    if (n <= s->cap && s->ids)
-        return 0;
-    int32_t *ids = realloc(s->ids, (n + 1) * sizeof *ids);
-    if (ids)
-        s->ids = ids;
-    size_t *offs = realloc(s->offs, (2 * n + 1) * sizeof *offs);
-    if (offs)
-        s->offs = offs;
-    if (!ids || !offs)
-        return err_set(e, "out of memory");
-    s->cap = n;
+    size_t ci = s->cap, co = s->cap; /* ids and offset pairs share one capacity */
+    if (grow_array(&s->ids, &ci, n + 1, sizeof *s->ids, 64, e) < 0 ||
+        grow_array(&s->offs, &co, n + 1, 2 * sizeof *s->offs, 64, e) < 0)
+        return -1;
+    s->cap = co < ci ? co : ci;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "grow.h"
 #include "st.h"
 #include "st_internal.h"
 
@@ -88,14 +89,8 @@ static int json_uint(const cJSON *v, uint64_t *out)
  * st_metadata returns the first, so the first file and first key win. */
 static int add_meta(st_set *s, const char *key, const char *value)
 {
-    if (s->nmeta == s->meta_cap) {
-        size_t cap = s->meta_cap ? 2 * s->meta_cap : 8;
-        st_kv *m = realloc(s->meta, cap * sizeof *m);
-        if (!m)
-            return -1;
-        s->meta = m;
-        s->meta_cap = cap;
-    }
+    if (grow_array(&s->meta, &s->meta_cap, s->nmeta + 1, sizeof *s->meta, 8, NULL) < 0)
+        return -1;
     char *k = strdup(key), *v = strdup(value);
     if (!k || !v) {
         free(k);
@@ -196,18 +191,11 @@ static int parse_entry(st_tensor *t, const cJSON *item, const unsigned char *dat
 
 static int grow_tensors(st_set *s)
 {
-    if (s->n < s->cap)
-        return 0;
-    size_t cap = s->cap ? 2 * s->cap : 64;
-    st_tensor *t = realloc(s->t, cap * sizeof *t);
-    if (!t)
+    size_t ct = s->cap, cf = s->cap; /* two arrays, one capacity */
+    if (grow_array(&s->t, &ct, s->n + 1, sizeof *s->t, 64, NULL) < 0 ||
+        grow_array(&s->file_of, &cf, s->n + 1, sizeof *s->file_of, 64, NULL) < 0)
         return -1;
-    s->t = t;
-    size_t *fo = realloc(s->file_of, cap * sizeof *fo);
-    if (!fo)
-        return -1;
-    s->file_of = fo;
-    s->cap = cap;
+    s->cap = cf;
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tfm_ops.h"
+#include "omp_sizes.h"
 #include "tfm_math.h"
 
 static void norm_forward(const tfm_model *m, float *out, float *mean, float *rstd,
@@ -164,7 +165,7 @@ TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
         return 0.0f;
     double loss = 0.0;
     float k = scale / (float)count;
-#pragma omp parallel for reduction(+ : loss) if (N * (size_t)V > 65536)
+#pragma omp parallel for reduction(+ : loss) if (N * (size_t)V > OMP_MIN_MACS)
     for (size_t n = 0; n < N; n++) {
         int y = targets[n];
         if (y < 0 || y >= V)

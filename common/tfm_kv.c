@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tfm_math.h"
+#include "omp_sizes.h"
 #include "tfm_ops.h"
 
 static float *carve(float *base, size_t *off, size_t n)
@@ -100,7 +101,7 @@ int tfm_kv_build(tfm_kv *kv, const tfm_model *m, int B, int maxT, alarm_err *e)
 static void transpose(float *dst, const float *src, int in, int out)
 {
     enum { TILE = 32 };
-#pragma omp parallel for collapse(2) if ((size_t)in * out > 65536)
+#pragma omp parallel for collapse(2) if ((size_t)in * out > OMP_MIN_ELEMS)
     for (int o0 = 0; o0 < out; o0 += TILE)
         for (int i0 = 0; i0 < in; i0 += TILE)
             for (int o = o0; o < o0 + TILE && o < out; o++)
@@ -172,7 +173,7 @@ TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l,
     size_t work = 0; /* multiply-adds, to keep small steps on one thread */
     for (int b = 0; b < B; b++)
         work += (size_t)NH * (kv->pos[b] + 1) * HS;
-#pragma omp parallel for collapse(2) if (work > 65536)
+#pragma omp parallel for collapse(2) if (work > OMP_MIN_MACS)
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++) {
             float *y = kv->atty + ((size_t)b * NH + h) * HS;

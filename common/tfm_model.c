@@ -4,6 +4,7 @@
  * (GPT2LMHeadModel, LlamaForCausalLM, ...); tfm_find also accepts them
  * without the "transformer."/"model." prefix, as the base classes save them. */
 #include "tfm.h"
+#include "rng.h"
 #include "tfm_ops.h"
 
 #include <math.h>
@@ -350,19 +351,11 @@ void tfm_free(tfm_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* splitmix64 then Box-Muller: reproducible across platforms, no libc rand. */
-static uint64_t mix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
+/* splitmix64 (rng.h) then Box-Muller: reproducible across platforms. */
 static double gauss(uint64_t *s)
 {
-    double u1 = ((mix(s) >> 11) + 1.0) / 9007199254740993.0;
-    double u2 = (mix(s) >> 11) / 9007199254740992.0;
+    double u1 = ((rng_next(s) >> 11) + 1.0) / 9007199254740993.0;
+    double u2 = (rng_next(s) >> 11) / 9007199254740992.0;
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 

@@ -4,6 +4,7 @@
  * called outside parallel regions). Backward twins accumulate (+=). */
 #include "tfm_ops.h"
 #include "tfm_gemm_small.h"
+#include "omp_sizes.h"
 #include "tfm_math.h"
 
 #include <cblas.h>
@@ -97,7 +98,7 @@ void tfm_matmul_forward(float *out, const float *inp, const float *w, const floa
 {
     float beta = 0.0f;
     if (bias) {
-#pragma omp parallel for if (N * (size_t)OC > 65536)
+#pragma omp parallel for if (N * (size_t)OC > OMP_MIN_ELEMS)
         for (size_t n = 0; n < N; n++)
             memcpy(out + n * OC, bias, (size_t)OC * sizeof *out);
         beta = 1.0f;
@@ -108,7 +109,7 @@ void tfm_matmul_forward(float *out, const float *inp, const float *w, const floa
 void tfm_matmul_forward_res(float *out, const float *res, const float *inp, const float *w,
                             const float *bias, size_t N, int IC, int OC, int wt)
 {
-#pragma omp parallel for if (N * (size_t)OC > 65536)
+#pragma omp parallel for if (N * (size_t)OC > OMP_MIN_ELEMS)
     for (size_t n = 0; n < N; n++) {
         float *o = out + n * OC;
         const float *r = res + n * OC;
@@ -134,7 +135,7 @@ void tfm_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout
     }
     if (dbias) {
         /* each thread sums its own stretch of columns, rows streamed in order */
-#pragma omp parallel if ((size_t)OC * N > 65536)
+#pragma omp parallel if ((size_t)OC * N > OMP_MIN_ELEMS)
         {
             int o0, o1;
             thread_columns(OC, &o0, &o1);
@@ -294,7 +295,7 @@ TFM_AVX2_CLONE void tfm_gelu_backward(float *dinp, const float *dout, const floa
 {
     if (tanh_in) {
         /* with the forward's tanh this is arithmetic only, and vectorises */
-#pragma omp parallel for simd if (parallel : n > 65536)
+#pragma omp parallel for simd if (parallel : n > OMP_MIN_ELEMS)
         for (size_t i = 0; i < n; i++) {
             float x = inp[i], t = tanh_in[i];
             float dt = (1.0f - t * t) * GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
@@ -302,7 +303,7 @@ TFM_AVX2_CLONE void tfm_gelu_backward(float *dinp, const float *dout, const floa
         }
         return;
     }
-#pragma omp parallel for simd if (parallel : n > 65536)
+#pragma omp parallel for simd if (parallel : n > OMP_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) {
         float x = inp[i];
         float t = gelu_tanh(x);
@@ -325,7 +326,7 @@ TFM_AVX2_CLONE void tfm_swiglu_forward(float *out, const float *fc, size_t N, in
 
 TFM_AVX2_CLONE void tfm_swiglu_backward(float *dfc, const float *dout, const float *fc, size_t N, int FF)
 {
-#pragma omp parallel for if (N * (size_t)FF > 65536)
+#pragma omp parallel for if (N * (size_t)FF > OMP_MIN_ELEMS)
     for (size_t n = 0; n < N; n++) {
         const float *g = fc + n * 2 * FF, *u = g + FF, *d = dout + n * FF;
         float *dg = dfc + n * 2 * FF, *du = dg + FF;
@@ -343,7 +344,7 @@ void tfm_rope(float *x, const float *cosv, const float *sinv, const int *pos, si
 {
     int half = HS / 2;
     float sgn = inverse ? -1.0f : 1.0f;
-#pragma omp parallel for if (N * (size_t)stride > 65536)
+#pragma omp parallel for if (N * (size_t)stride > OMP_MIN_ELEMS)
     for (size_t n = 0; n < N; n++) {
         int p = pos ? pos[n] : (int)(n % (size_t)T);
         const float *c = cosv + (size_t)p * half, *s = sinv + (size_t)p * half;
@@ -388,7 +389,7 @@ void tfm_rope_table(float *cosv, float *sinv, int P, int HS, double theta, int s
 void tfm_embed_forward(float *out, const int *tokens, const float *wte, const float *wpe,
                        int B, int T, int C)
 {
-#pragma omp parallel for if ((size_t)B * T * C > 65536)
+#pragma omp parallel for if ((size_t)B * T * C > OMP_MIN_ELEMS)
     for (int bt = 0; bt < B * T; bt++) {
         float *y = out + (size_t)bt * C;
         const float *e = wte + (size_t)tokens[bt] * C;
@@ -421,7 +422,7 @@ void tfm_embed_backward(float *dwte, float *dwpe, const float *dout, const int *
 
 void tfm_add(float *out, const float *a, const float *b, size_t n)
 {
-#pragma omp parallel for if (n > 65536)
+#pragma omp parallel for if (n > OMP_MIN_ELEMS)
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
 }

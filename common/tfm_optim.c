@@ -1,6 +1,7 @@
 /* tfm_optim: see tfm_optim.h. The update runs over the one parameter
  * allocation in place; the decay mask comes from the parameter table. */
 #include "tfm_optim.h"
+#include "omp_sizes.h"
 #include "tfm_math.h"
 
 #include <math.h>
@@ -81,7 +82,7 @@ static void adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step, f
         const float k[7] = {b1, b2, bc2s, o->eps, lr / bc1,
                             t->decay ? 1.0f - lr * o->weight_decay : 1.0f, gscale};
         size_t off = t->offset, n = t->numel;
-#pragma omp parallel if (n > 65536)
+#pragma omp parallel if (n > OMP_MIN_ELEMS)
         {
             int id = omp_get_thread_num(), nt = omp_get_num_threads();
             size_t chunk = ((n + nt - 1) / nt + 15) & ~(size_t)15;

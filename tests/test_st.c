@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "lib/check.h"
 #include "st.h"
 #include "lib/tmpdir.h"
@@ -491,13 +492,6 @@ static float *big_tensors(size_t nparams, st_out *o, int *n)
     return buf;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Opening maps the file without reading it: resident memory grows by far
  * less than the file (only the header page is touched). */
 static void open_is_lazy(void **state)
@@ -514,13 +508,13 @@ static void open_is_lazy(void **state)
     for (int k = 0; k < (long_run ? 2 : 1); k++) {
         alarm_err e;
         snprintf(p, sizeof p, "%s/model.safetensors", dir);
-        double t0 = now_s();
+        double t0 = clock_mono();
         assert_int_equal(st_write(p, o, (size_t)n, dts[k], NULL, &e), 0);
-        double t1 = now_s();
+        double t1 = clock_mono();
         long before = rss_kb();
         st_set *s;
         assert_int_equal(st_open(&s, dir, &e), 0);
-        double t2 = now_s();
+        double t2 = clock_mono();
         long grown = rss_kb() - before;
         assert_true(grown < 4096);
         float *dst = buf; /* convert over the source: each tensor back into its place */
@@ -528,7 +522,7 @@ static void open_is_lazy(void **state)
             assert_int_equal(st_to_f32(st_at(s, i), dst, &e), 0);
             dst += st_at(s, i)->numel;
         }
-        double t3 = now_s();
+        double t3 = clock_mono();
         printf("# st %s %zu params: write %.3f s, open %.4f s (rss +%ld kB), convert %.3f s\n",
                k ? "BF16" : "F32", nparams, t1 - t0, t2 - t1, grown, t3 - t2);
         st_close(s);

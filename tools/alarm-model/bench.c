@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "model_cmds.h"
 #include "sample.h"
 #include "tfm.h"
@@ -38,13 +39,6 @@ typedef struct {
     double train_tps, sample_b1_tps, sample_b8_tps, sgemm_gflops, mfu, peak_rss_mb;
     double flops_per_token, params;
 } bench_result;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Resets the kernel's peak-RSS mark, so each configuration reports its own. */
 static void reset_peak_rss(void)
@@ -97,9 +91,9 @@ static double sgemm_rate(const bench_shape *s)
         int M = dims[i][0], Nn = dims[i][1], K = dims[i][2];
         double best = 1e30;
         for (int rep = 0; rep < 5; rep++) {
-            double t0 = now();
+            double t0 = clock_mono();
             tfm_sgemm(0, 0, M, Nn, K, 1.0f, A, K, Bm, Nn, 0.0f, Cm, Nn);
-            double dt = now() - t0;
+            double dt = clock_mono() - t0;
             best = rep > 0 && dt < best ? dt : best;
         }
         t += best;
@@ -130,14 +124,14 @@ static int bench_train(tfm_model *m, const bench_shape *s, bench_result *r, alar
     int rc = 0;
     for (int step = 0; step < s->train_steps + 2 && !rc; step++) {
         if (step == 2)
-            t0 = now();
+            t0 = clock_mono();
         rc = tfm_forward(m, tok, NULL, s->B, s->T, e);
         tfm_zero_grad(m);
         tfm_loss_lm(m, tg, 1.0f);
         tfm_backward(m);
         tfm_optim_step(m, &o, step);
     }
-    r->train_tps = (double)BT * s->train_steps / (now() - t0);
+    r->train_tps = (double)BT * s->train_steps / (clock_mono() - t0);
     free(tok), free(tg);
     return rc;
 }
@@ -168,12 +162,12 @@ static int bench_sample(tfm_model *m, int B, double *tps, alarm_err *e)
             tok[b] = prompt[b * PROMPT + t];
         rc = tfm_kv_step(&kv, m, tok, NULL, B, e);
     }
-    double t0 = now();
+    double t0 = clock_mono();
     for (int s = 0; s < NEW_TOKENS && !rc; s++) {
         sample_rows(sc, kv.logits, B, &sp, rng, tok, NULL);
         rc = tfm_kv_step(&kv, m, tok, NULL, B, e);
     }
-    *tps = (double)B * NEW_TOKENS / (now() - t0);
+    *tps = (double)B * NEW_TOKENS / (clock_mono() - t0);
     while (nctx > 0)
         sample_ctx_free(&sc[--nctx]);
     tfm_kv_free(&kv);

@@ -12,6 +12,7 @@
 
 #include "bpe.h"
 #include "cli.h"
+#include "clock.h"
 #include "model_cmds.h"
 #include "jsonl.h"
 
@@ -234,8 +235,7 @@ int model_cmd_train_tokenizer(int argc, char **argv)
     bpe *t = NULL;
     alarm_err e;
     status = CLI_FAIL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_mono();
     for (int i = optind; i < argc || i == optind; i++) {
         if (read_corpus(&o, i < argc ? argv[i] : "-", &c, &e) < 0)
             goto fail;
@@ -247,11 +247,10 @@ int model_cmd_train_tokenizer(int argc, char **argv)
     if (bpe_train(&t, (const char *const *)c.texts, c.lens, c.n, &to, &e) < 0 ||
         write_outputs(&o, t, &e) < 0)
         goto fail;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!o.cli.quiet)
         fprintf(stderr, "alarm-model: %zu tokens from %zu texts (%zu bytes) in %.2fs -> %s\n",
                 bpe_vocab_size(t), c.n, c.bytes,
-                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), o.out);
+                clock_mono() - t0, o.out);
     status = CLI_OK;
     goto done;
 fail:
