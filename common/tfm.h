@@ -140,10 +140,11 @@ int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t 
                        alarm_err *e);
 
 /* Mean cross-entropy of logits at (b,t) against targets (B, T) (-1 = ignored),
- * as transformers averages it; adds scale * d(loss)/d(logits) into dlogits.
- * Returns the loss (0 when no target counts, and for a TFM_LM_ROWS model,
- * which keeps no logits to train on). Needs the last forward (tfm_forward). */
-float tfm_loss_lm(tfm_model *m, const int *targets, float scale);
+ * as transformers averages it, into *loss (0 when no target counts); adds
+ * scale * d(loss)/d(logits) into dlogits. A model without (B,T,V) logits (no
+ * LM head, or TFM_LM_ROWS, which keeps none to train on) is an error. Needs
+ * the last forward (tfm_forward). */
+int tfm_loss_lm(tfm_model *m, const int *targets, float scale, float *loss, alarm_err *e);
 
 /* Backward from whatever head-output gradients were set: accumulates into
  * m->grads. Needs the activations of the last forward. */

@@ -155,14 +155,19 @@ void tfm_zero_grad(tfm_model *m)
         memset(m->dcls, 0, BT * m->cfg.n_labels * sizeof(float));
 }
 
-TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
+TFM_AVX2_CLONE int tfm_loss_lm(tfm_model *m, const int *targets, float scale, float *out,
+                               alarm_err *e)
 {
     int V = m->cfg.V;
     size_t N = (size_t)m->fB * m->fT, count = 0;
+    *out = 0.0f;
+    if (m->cfg.lm_head != TFM_LM_ALL)
+        return err_set(e, "an LM loss needs a model built with every row's logits (%s)",
+                       m->cfg.lm_head ? "it keeps only chosen rows' logits" : "it has no LM head");
     for (size_t n = 0; n < N; n++)
         count += targets[n] >= 0 && targets[n] < V;
-    if (!count || m->cfg.lm_head != TFM_LM_ALL) /* TFM_LM_ROWS keeps no (B,T,V) logits */
-        return 0.0f;
+    if (!count)
+        return 0;
     double loss = 0.0;
     float k = scale / (float)count;
 #pragma omp parallel for reduction(+ : loss) if (N * (size_t)V > OMP_MIN_MACS)
@@ -182,5 +187,6 @@ TFM_AVX2_CLONE float tfm_loss_lm(tfm_model *m, const int *targets, float scale)
             d[y] -= k;
         }
     }
-    return (float)(loss / count);
+    *out = (float)(loss / count);
+    return 0;
 }

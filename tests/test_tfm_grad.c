@@ -34,7 +34,10 @@ static double loss_of(void *p)
     alarm_err e;
     if (tfm_forward(m, g->tokens, lens, B, T, &e))
         fail_msg("%s", e.msg);
-    double loss = m->cfg.lm_head ? tfm_loss_lm(m, g->targets, 0.0f) : 0.0;
+    float lm = 0.0f;
+    if (m->cfg.lm_head && tfm_loss_lm(m, g->targets, 0.0f, &lm, &e) < 0)
+        fail_msg("%s", e.msg);
+    double loss = lm;
     size_t N = (size_t)B * T;
     if (m->cfg.value_head)
         for (size_t i = 0; i < N; i++)
@@ -76,8 +79,10 @@ static void model_grad(void **state)
     loss_of(g);
     tfm_zero_grad(m);
     size_t N = (size_t)B * T;
-    if (m->cfg.lm_head)
-        tfm_loss_lm(m, g->targets, 1.0f);
+    float lm;
+    alarm_err e;
+    if (m->cfg.lm_head && tfm_loss_lm(m, g->targets, 1.0f, &lm, &e) < 0)
+        fail_msg("%s", e.msg);
     if (m->cfg.value_head)
         memcpy(m->dvalues, g->vw, N * sizeof(float));
     if (m->cfg.cls)

@@ -90,7 +90,9 @@ static float train_step(tfm_model *m, const tfm_adamw *o, int step, const int *t
     if (tfm_forward(m, tok, lens, 2, 8, &e))
         fail_msg("%s", e.msg);
     tfm_zero_grad(m);
-    float loss = tfm_loss_lm(m, tg, 1.0f);
+    float loss;
+    if (tfm_loss_lm(m, tg, 1.0f, &loss, &e) < 0)
+        fail_msg("%s", e.msg);
     tfm_backward(m);
     *norm = tfm_optim_step(m, o, step);
     return loss;

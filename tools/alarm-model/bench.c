@@ -125,9 +125,13 @@ static int bench_train(tfm_model *m, const bench_shape *s, bench_result *r, alar
     for (int step = 0; step < s->train_steps + 2 && !rc; step++) {
         if (step == 2)
             t0 = clock_mono();
+        float loss;
         rc = tfm_forward(m, tok, NULL, s->B, s->T, e);
+        if (rc)
+            break;
         tfm_zero_grad(m);
-        tfm_loss_lm(m, tg, 1.0f);
+        if ((rc = tfm_loss_lm(m, tg, 1.0f, &loss, e)) < 0)
+            break;
         tfm_backward(m);
         tfm_optim_step(m, &o, step);
     }
