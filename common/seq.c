@@ -16,7 +16,8 @@ int seq_enc_init(seq_enc *se, alarm_err *e)
     size_t n = bpe_template_prefix(se->tok, &ids);
     if (n > sizeof se->prefix / sizeof se->prefix[0])
         return err_set(e, "the tokenizer's post-processor puts %zu tokens first (at most 8)", n);
-    memcpy(se->prefix, ids, n * sizeof *ids);
+    if (n)
+        memcpy(se->prefix, ids, n * sizeof *ids);
     se->nprefix = (int)n;
     return 0;
 }
@@ -81,12 +82,15 @@ int seq_encode(seq *s, seq_enc *se, const char *prompt, size_t plen, const char 
     if (seq_reserve(s, (size_t)np + rlen, e) < 0)
         return -1;
     memcpy(s->ids, se->prefix, (size_t)se->nprefix * sizeof *s->ids);
-    memcpy(s->ids + se->nprefix, se->enc.ids, se->enc.n * sizeof *s->ids);
+    if (se->enc.n)
+        memcpy(s->ids + se->nprefix, se->enc.ids, se->enc.n * sizeof *s->ids);
     if (bpe_encode(&se->enc, se->tok, response, rlen, 0, e) < 0)
         return err_prefix(e, "field \"response\"");
     int nr = (int)se->enc.n;
-    memcpy(s->ids + np, se->enc.ids, se->enc.n * sizeof *s->ids);
-    memcpy(s->offs, se->enc.offsets, se->enc.n * 2 * sizeof *s->offs);
+    if (nr) { /* an empty response leaves enc's buffers NULL */
+        memcpy(s->ids + np, se->enc.ids, (size_t)nr * sizeof *s->ids);
+        memcpy(s->offs, se->enc.offsets, (size_t)nr * 2 * sizeof *s->offs);
+    }
     return seq_finish(s, se, np, nr, e);
 }
 
@@ -100,7 +104,8 @@ int seq_set_tokens(seq *s, const seq_enc *se, const int32_t *prompt, int np,
     if (seq_reserve(s, (size_t)np + (size_t)nr, e) < 0)
         return -1;
     memcpy(s->ids, prompt, (size_t)np * sizeof *s->ids);
-    memcpy(s->ids + np, response, (size_t)nr * sizeof *s->ids);
+    if (nr)
+        memcpy(s->ids + np, response, (size_t)nr * sizeof *s->ids);
     memset(s->offs, 0, (size_t)nr * 2 * sizeof *s->offs);
     /* the prefix is already part of prompt_tokens: truncation keeps as many */
     return seq_finish(s, se, np, nr, e);
