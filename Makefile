@@ -3,6 +3,9 @@
 # `make test-sanitize` runs the same tests built with ASan + UBSan.
 # Every common/*.c goes into the library, every tools/alarm-*.c is a binary and
 # every tests/test_*.c a unit-test program, so adding a file needs no Makefile edit.
+# tools/lib/*.c (options, record driver, run rows, messages) is libtools.a,
+# linked into the binaries and the tests/test_toollib_*.c that test it, never
+# into libalarm.a: the library takes no argv, prints nothing, reads no environment.
 
 CC      ?= cc
 BUILD   ?= build
@@ -25,6 +28,7 @@ LIB_SRC   := $(sort $(wildcard common/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/alarm-*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
+TLIB_SRC  := $(sort $(wildcard tools/lib/*.c))
 
 # A tool too large for one file lives in tools/alarm-NAME/*.c (one file per subcommand).
 TOOL_DIR_NAMES := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/alarm-*/*.c)))))
@@ -33,7 +37,10 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/bin/%) $(TOOL_DIR_NAMES:%=$(BUILD)/bin/%)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+TLIB_OBJ  := $(TLIB_SRC:%.c=$(BUILD)/%.o)
 LIBA      := $(BUILD)/libalarm.a
+TLIBA     := $(BUILD)/libtools.a
+TOOL_CPPFLAGS := -Itools/lib
 MANPAGES  := $(sort $(wildcard man/*.[1-9]))
 
 .PHONY: all tools test unit-tests test-sanitize test-long fuzz bench demo deps \
@@ -50,20 +57,37 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# Tools, the tool layer and its unit tests see tools/lib/ headers; the library does not.
+$(BUILD)/tools/%.o: tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TOOL_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/test_toollib_%.o: tests/test_toollib_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TOOL_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/tools/%.o $(LIBA)
+$(TLIBA): $(TLIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/tools/%.o $(TLIBA) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $< $(TLIBA) $(LIBA) $(LDLIBS) -o $@
 
 define dir_tool
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIBA)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(TLIBA) $(LIBA)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) $$(filter %.o,$$^) $$(LIBA) $$(LDLIBS) -o $$@
+	$$(CC) $$(LDFLAGS) $$(filter %.o,$$^) $$(TLIBA) $$(LIBA) $$(LDLIBS) -o $$@
 endef
 $(foreach t,$(TOOL_DIR_NAMES),$(eval $(call dir_tool,$(t))))
+
+$(BUILD)/tests/test_toollib_%: $(BUILD)/tests/test_toollib_%.o $(TESTLIB_OBJ) $(TLIBA) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(TESTLIB_OBJ) $(TLIBA) $(LIBA) $(LDLIBS) $(shell pkg-config --libs cmocka) -o $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TESTLIB_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)

@@ -1,4 +1,4 @@
-/* Unit tests for cli: range-checked number parsing and the argv record. */
+/* Unit tests for the tool layer's cli: range-checked number parsing and the argv record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
