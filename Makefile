@@ -51,7 +51,7 @@ all: tools
 # Keep objects make would otherwise treat as intermediate and delete.
 .SECONDARY:
 
-tools: $(TOOLS)
+tools: $(BUILD)/layers.ok $(TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -66,7 +66,14 @@ $(BUILD)/tests/test_toollib_%.o: tests/test_toollib_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(TOOL_CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(LIBA): $(LIB_OBJ)
+# The layer check (tests/check-layers.sh) runs before the library is archived,
+# so a common/ file that parses argv, prints or reads the environment fails `make`.
+$(BUILD)/layers.ok: tests/check-layers.sh $(LIB_SRC) $(wildcard common/*.h) $(wildcard tools/lib/*.h)
+	@mkdir -p $(dir $@)
+	tests/check-layers.sh common
+	@touch $@
+
+$(LIBA): $(LIB_OBJ) | $(BUILD)/layers.ok
 	@rm -f $@
 	ar rcs $@ $^
 
