@@ -118,9 +118,6 @@ int bpe_add_split_regex(bpe *t, const char *pattern, size_t len, int behavior, i
 /* Fills byte_id[] from the vocabulary and sorts added tokens. */
 void bpe_finish(bpe *t);
 
-/* 1 when s[0, n) is valid UTF-8 (no overlongs, surrogates or values past
- * U+10FFFF); else 0 with *bad at the first bad byte. */
-int bpe_utf8_valid(const char *s, size_t n, size_t *bad);
 /* The code point at s[*i] of valid UTF-8; advances *i past it. */
 uint32_t bpe_utf8_next(const char *s, size_t *i);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int fsio_write_all(int fd, const void *p, size_t n)
@@ -74,4 +75,32 @@ char *fsio_read_file(const char *path, size_t max, size_t *len, alarm_err *e)
     else
         err_set(e, "%s: larger than %zu MB", path, max >> 20);
     return NULL;
+}
+
+int fsio_write_atomic(const char *path, const char *text, alarm_err *e)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return err_set(e, "out of memory");
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        err_set(e, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    FILE *f = fdopen(fd, "w");
+    int ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fd) == 0;
+    int saved = errno;
+    if (f ? fclose(f) != 0 : close(fd) != 0)
+        ok = 0;
+    if (ok && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0) {
+        free(tmp);
+        return 0;
+    }
+    err_set(e, "%s: %s", path, strerror(saved ? saved : errno));
+    unlink(tmp);
+    free(tmp);
+    return -1;
 }

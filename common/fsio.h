@@ -22,4 +22,8 @@ int fsio_write_all(int fd, const void *p, size_t n);
  * cannot fsync a directory makes it a no-op. */
 void fsio_sync_parent(const char *path);
 
+/* Writes the NUL-terminated text to path atomically: a temporary file in
+ * the same directory, fsync, mode 0644, rename over path. 0 or -1. */
+int fsio_write_atomic(const char *path, const char *text, alarm_err *e);
+
 #endif

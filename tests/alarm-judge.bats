@@ -344,7 +344,7 @@ END
     run alarm-judge --by-reward fact --format yaml "${SYSTEMS[@]}"
     [ "$status" -eq 2 ]
     run alarm-judge --by-reward fact "$FIX/hier.jsonl" "$FIX/hol.jsonl"
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$output" == *"NAME=FILE"* ]]
 }
 

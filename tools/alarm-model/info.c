@@ -2,18 +2,16 @@
  * parameter count as one JSON object on stdout. The weights are loaded,
  * so a checkpoint that info accepts is one the runtime can run. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 #include "model_cmds.h"
+#include "opt.h"
+#include "out.h"
 #include "st.h"
 #include "tfm.h"
 #include "tfm_ckpt.h"
-
-static const char usage[] = "alarm-model info DIR";
 
 /* "F32", "BF16", ... or "mixed" with the list, over the tensors the model uses. */
 static void add_dtype(cJSON *o, const st_set *s, const tfm_model *m)
@@ -86,40 +84,41 @@ static cJSON *describe(const char *dir, const tfm_model *m, const st_set *s)
     return o;
 }
 
+static const tool_spec spec = {
+    .name = "alarm-model",
+    .cmd = "info",
+    .id = TOOL_MODEL_INFO,
+    .usage = "alarm-model info DIR",
+    .about = "Prints a checkpoint's architecture, sizes, dtype and parameter count as JSON.\n",
+    .page = "alarm-model(1)",
+};
+
 int model_cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {CLI_COMMON_LONGOPTS, {0, 0, 0, 0}};
-    cli_common cli;
-    cli_init(&cli, "alarm-model", usage);
-    int c;
-    optind = 1;
-    if ((c = cli_next_option(&cli, argc, argv, longopts)) != -1)
-        return c == CLI_BAD_SHARED ? CLI_USAGE : cli_usage_error(&cli, "unknown option");
-    if ((c = cli_help_or_version(&cli, "Prints a checkpoint's architecture, sizes, dtype and "
-                                       "parameter count as JSON.\n")) >= 0)
-        return c;
-    if (argc - optind != 1)
-        return cli_usage_error(&cli, "info takes one checkpoint directory");
-    const char *dir = argv[optind];
+    tool t;
+    int status = opt_parse(&t, &spec, NULL, argc, argv);
+    if (status >= 0)
+        return status;
+    if (t.nargs != 1)
+        return tool_usage(&t, "info takes one checkpoint directory");
+    const char *dir = t.args[0];
     alarm_err e;
     tfm_model m;
     st_set *s = NULL;
-    if (tfm_load(&m, dir, 1, 1, 0, &e) < 0) {
-        cli_error(&cli, "%s", e.msg);
-        return CLI_FAIL;
-    }
+    if (tfm_load(&m, dir, 1, 1, 0, &e) < 0)
+        return tool_fail(&t, e.msg);
     if (st_open(&s, dir, &e) < 0) {
         tfm_free(&m);
-        cli_error(&cli, "%s", e.msg);
-        return CLI_FAIL;
+        return tool_fail(&t, e.msg);
     }
     cJSON *o = describe(dir, &m, s);
     char *txt = cJSON_PrintUnformatted(o);
+    status = txt ? TOOL_OK : tool_fail(&t, "out of memory");
     if (txt)
         puts(txt);
     free(txt);
     cJSON_Delete(o);
     st_close(s);
     tfm_free(&m);
-    return cli_finish_stdout(&cli, CLI_OK);
+    return tool_finish(&t, status);
 }

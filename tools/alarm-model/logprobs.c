@@ -3,34 +3,21 @@
  * concatenated, after the tokens the tokenizer's post-processor puts first
  * (a BOS), as PPO trainers do; logprobs[i] = log p(response token i | all
  * before it). Records go through the model in right-padded batches. */
-#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpe.h"
-#include "cli.h"
+#include "drive.h"
 #include "jsonl.h"
 #include "model_cmds.h"
+#include "opt.h"
+#include "out.h"
 #include "seq.h"
 #include "tfm.h"
 #include "tfm_ckpt.h"
-
-static const char usage[] =
-    "alarm-model logprobs --model DIR [--tokenizer FILE|DIR] [--batch N] [--max-tokens N] "
-    "[FILE...]";
-
-static const char help[] =
-    "Adds prompt_tokens, response_tokens, offsets and logprobs to each JSONL record\n"
-    "with \"prompt\" and \"response\" fields. Reads FILEs or stdin.\n\n"
-    "  --model DIR           Hugging Face checkpoint (config.json + safetensors)\n"
-    "  --tokenizer FILE|DIR  tokenizer.json (default: the one in --model DIR)\n"
-    "  --batch N             records per forward pass (default 4)\n"
-    "  --max-tokens N        longest prompt + response (default: the model's, at most 1024)\n"
-    "  --threads N           threads (default: all cores)\n"
-    "  -q, --quiet           no progress on stderr\n"
-    "  -h, --help            this help\n";
 
 typedef struct {
     cJSON *rec;
@@ -40,7 +27,7 @@ typedef struct {
 } item;
 
 typedef struct {
-    cli_common cli;
+    const tool *t;
     const char *model, *tokenizer;
     long batch, max_tokens;
     bpe *tok;
@@ -146,74 +133,49 @@ static int flush_batch(run *R, alarm_err *e)
     return rc;
 }
 
-static int logprobs_file(run *R, const char *path, alarm_err *e)
+/* The driver's callback: one record into the batch, scored when it is full. */
+static int logprobs_record(void *user, jsonl_reader *r, cJSON **rec, alarm_err *e)
 {
-    jsonl_reader r;
-    if (jsonl_open(&r, path, e) < 0)
+    run *R = user;
+    const char *prompt, *response;
+    item *it = &R->items[R->n];
+    it->rec = *rec;
+    *rec = NULL;
+    R->n++; /* owned by the batch from here, freed with it */
+    if (jsonl_req_string(r, it->rec, NULL, "prompt", &prompt, e) < 0 ||
+        jsonl_req_string(r, it->rec, NULL, "response", &response, e) < 0)
         return -1;
-    cJSON *rec = NULL;
-    int rc;
-    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
-        const char *prompt, *response;
-        item *it = &R->items[R->n];
-        it->rec = rec;
-        R->n++; /* owned by the batch from here, freed with it */
-        if (jsonl_req_string(&r, rec, NULL, "prompt", &prompt, e) < 0 ||
-            jsonl_req_string(&r, rec, NULL, "response", &response, e) < 0) {
-            rc = -1;
-            break;
-        }
-        if (!(it->line = strdup(r.line))) {
-            rc = err_set(e, "out of memory");
-            break;
-        }
-        if (encode_item(R, &r, it, prompt, response, e) < 0) {
-            rc = -1;
-            break;
-        }
-        if (R->n == R->batch && (rc = flush_batch(R, e)) < 0)
-            break;
-        cli_progress(&R->cli, "%ld records", r.lineno);
-    }
-    jsonl_close(&r);
-    return rc;
+    if (!(it->line = strdup(r->line)))
+        return err_set(e, "out of memory");
+    if (encode_item(R, r, it, prompt, response, e) < 0)
+        return -1;
+    return R->n == R->batch ? flush_batch(R, e) : 0;
 }
 
-static int parse_options(run *R, int argc, char **argv)
-{
-    enum { OPT_MODEL = CLI_OPT_FIRST_TOOL_OPT, OPT_TOKENIZER, OPT_BATCH, OPT_MAX };
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {"model", required_argument, 0, OPT_MODEL},
-        {"tokenizer", required_argument, 0, OPT_TOKENIZER},
-        {"batch", required_argument, 0, OPT_BATCH},
-        {"max-tokens", required_argument, 0, OPT_MAX},
-        {0, 0, 0, 0},
-    };
-    alarm_err e;
-    int c;
-    optind = 1;
-    while ((c = cli_next_option(&R->cli, argc, argv, longopts)) != -1) {
-        if (c == CLI_BAD_SHARED)
-            return CLI_USAGE;
-        if (c == OPT_MODEL)
-            R->model = optarg;
-        else if (c == OPT_TOKENIZER)
-            R->tokenizer = optarg;
-        else if (c == OPT_BATCH && cli_parse_long("--batch", optarg, 1, 1024, &R->batch, &e) < 0)
-            return cli_usage_error(&R->cli, "%s", e.msg);
-        else if (c == OPT_MAX &&
-                 cli_parse_long("--max-tokens", optarg, 2, 1 << 20, &R->max_tokens, &e) < 0)
-            return cli_usage_error(&R->cli, "%s", e.msg);
-        else if (c != OPT_BATCH && c != OPT_MAX)
-            return cli_usage_error(&R->cli, "unknown option");
-    }
-    if (R->cli.help || R->cli.version)
-        return CLI_OK;
-    if (!R->model)
-        return cli_usage_error(&R->cli, "--model is required");
-    return CLI_OK;
-}
+#define AT(f) offsetof(run, f)
+static const opt_def opts[] = {
+    {"model", 0, "DIR", "Hugging Face checkpoint (config.json + safetensors)", .type = OPT_STR,
+     .off = AT(model)},
+    {"tokenizer", 0, "FILE|DIR", "tokenizer.json", "the one in --model DIR", .type = OPT_STR,
+     .off = AT(tokenizer)},
+    {"batch", 0, "N", "records per forward pass", "4", .type = OPT_LONG, .off = AT(batch),
+     .min = 1, .max = 1024},
+    {"max-tokens", 0, "N", "longest prompt + response", "the model's, at most 1024",
+     .type = OPT_LONG, .off = AT(max_tokens), .min = 2, .max = 1 << 20},
+    {0},
+};
+
+static const tool_spec spec = {
+    .name = "alarm-model",
+    .cmd = "logprobs",
+    .id = TOOL_MODEL_LOGPROBS,
+    .usage = "alarm-model logprobs --model DIR [--tokenizer FILE|DIR] [--batch N] "
+             "[--max-tokens N] [FILE...]",
+    .about = "Adds prompt_tokens, response_tokens, offsets and logprobs to each JSONL record\n"
+             "with \"prompt\" and \"response\" fields. Reads FILEs or stdin.\n",
+    .opts = opts,
+    .page = "alarm-model(1)",
+};
 
 static int setup(run *R, alarm_err *e)
 {
@@ -233,8 +195,8 @@ static int setup(run *R, alarm_err *e)
     if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, TFM_LOAD_LOGITS_ROWS, e) <
         0)
         return -1;
-    if (R->cli.threads)
-        tfm_set_threads(&R->m, R->cli.threads);
+    if (R->t->threads)
+        tfm_set_threads(&R->m, R->t->threads);
     if (bpe_load(&R->tok, R->tokenizer ? R->tokenizer : R->model, e) < 0)
         return -1;
     R->items = calloc((size_t)R->batch, sizeof *R->items);
@@ -249,42 +211,33 @@ static int setup(run *R, alarm_err *e)
     return seq_batch_init(&R->sb, (int)R->batch, (int)R->max_tokens, e);
 }
 
+static void run_free(run *R)
+{
+    for (int b = 0; b < R->n; b++)
+        item_free(&R->items[b]);
+    free(R->items);
+    free(R->pending);
+    free(R->lp);
+    seq_batch_free(&R->sb);
+    seq_enc_free(&R->se);
+    bpe_free(R->tok);
+    tfm_free(&R->m);
+}
+
 int model_cmd_logprobs(int argc, char **argv)
 {
-    run R = {.batch = 4};
-    cli_init(&R.cli, "alarm-model", usage);
-    int status = parse_options(&R, argc, argv);
-    if (status != CLI_OK)
+    tool t;
+    run R = {.t = &t, .batch = 4};
+    int status = opt_parse(&t, &spec, &R, argc, argv);
+    if (status >= 0)
         return status;
-    if ((status = cli_help_or_version(&R.cli, help)) >= 0)
-        return status;
+    if (!R.model)
+        return tool_usage(&t, "--model is required");
     alarm_err e;
-    status = CLI_FAIL;
-    if (setup(&R, &e) < 0)
-        goto fail;
-    for (int i = optind; i < argc || i == optind; i++) {
-        if (logprobs_file(&R, i < argc ? argv[i] : "-", &e) < 0)
-            goto fail;
-        if (i + 1 >= argc)
-            break;
-    }
-    if (flush_batch(&R, &e) < 0)
-        goto fail;
-    status = CLI_OK;
-    goto done;
-fail:
-    fflush(stdout);
-    cli_error(&R.cli, "%s", e.msg);
-done:
-    cli_progress_done(&R.cli);
-    for (int b = 0; b < R.n; b++)
-        item_free(&R.items[b]);
-    free(R.items);
-    free(R.pending);
-    free(R.lp);
-    seq_batch_free(&R.sb);
-    seq_enc_free(&R.se);
-    bpe_free(R.tok);
-    tfm_free(&R.m);
-    return cli_finish_stdout(&R.cli, status);
+    drive d = {.t = &t, .fn = logprobs_record, .user = &R};
+    status = TOOL_OK;
+    if (setup(&R, &e) < 0 || drive_files(&d, &e) < 0 || flush_batch(&R, &e) < 0)
+        status = tool_fail(&t, e.msg);
+    run_free(&R);
+    return tool_finish(&t, status);
 }

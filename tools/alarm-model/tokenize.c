@@ -1,34 +1,46 @@
 /* alarm-model tokenize: JSONL records with a text field in, the same records
  * with "ids" and "offsets" (byte spans into the text) added. Records that do
  * not have those fields yet are copied byte for byte, fields appended. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpe.h"
-#include "cli.h"
-#include "model_cmds.h"
+#include "drive.h"
 #include "jsonl.h"
-
-static const char usage[] =
-    "alarm-model tokenize --tokenizer FILE|DIR [--add-special] [--field NAME] [FILE...]";
-
-static const char help[] =
-    "Adds \"ids\" and \"offsets\" to each JSONL record, tokenizing its \"text\" field\n"
-    "(or --field NAME) with a Hugging Face tokenizer.json. Reads FILEs or stdin.\n\n"
-    "  --tokenizer FILE|DIR  tokenizer.json, or a checkpoint directory holding one\n"
-    "  --add-special         apply the tokenizer's post-processor (e.g. a BOS token)\n"
-    "  --field NAME          the field to tokenize (default \"text\")\n"
-    "  -q, --quiet           no progress on stderr\n"
-    "  -h, --help            this help\n";
+#include "model_cmds.h"
+#include "opt.h"
+#include "out.h"
 
 typedef struct {
-    cli_common cli;
     const char *tokenizer;
     const char *field;
-    int flags;
-} opts;
+    int add_special;
+    bpe *t;
+    bpe_out out;
+} args;
+
+#define AT(f) offsetof(args, f)
+static const opt_def opts[] = {
+    {"tokenizer", 0, "FILE|DIR", "tokenizer.json, or a checkpoint directory holding one",
+     .type = OPT_STR, .off = AT(tokenizer)},
+    {"add-special", 0, NULL, "apply the tokenizer's post-processor (e.g. a BOS token)",
+     .type = OPT_FLAG, .off = AT(add_special)},
+    {"field", 0, "NAME", "the field to tokenize", "text", .type = OPT_STR, .off = AT(field)},
+    {0},
+};
+
+static const tool_spec spec = {
+    .name = "alarm-model",
+    .cmd = "tokenize",
+    .id = TOOL_MODEL_TOKENIZE,
+    .usage = "alarm-model tokenize --tokenizer FILE|DIR [--add-special] [--field NAME] [FILE...]",
+    .about = "Adds \"ids\" and \"offsets\" to each JSONL record, tokenizing its \"text\" field\n"
+             "(or --field NAME) with a Hugging Face tokenizer.json. Reads FILEs or stdin.\n",
+    .opts = opts,
+    .page = "alarm-model(1)",
+};
 
 /* Decimal digits of v at p; returns the end. (printf dominated the run.) */
 static char *put_u(char *p, size_t v)
@@ -104,93 +116,33 @@ static int write_record(FILE *out, const jsonl_reader *r, cJSON *rec, const bpe_
     return 0;
 }
 
-static int tokenize_file(const opts *o, const bpe *t, const char *path, bpe_out *out,
-                         alarm_err *e)
+static int tokenize_record(void *user, jsonl_reader *r, cJSON **rec, alarm_err *e)
 {
-    jsonl_reader r;
-    if (jsonl_open(&r, path, e) < 0)
+    args *a = user;
+    const char *text;
+    if (jsonl_req_string(r, *rec, NULL, a->field, &text, e) < 0)
         return -1;
-    cJSON *rec = NULL;
-    int rc;
-    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
-        const char *text;
-        if (jsonl_req_string(&r, rec, NULL, o->field, &text, e) < 0) {
-            rc = -1;
-            break;
-        }
-        if (bpe_encode(out, t, text, strlen(text), o->flags, e) < 0) {
-            rc = err_prefix(e, "%s:%ld: field \"%s\"", r.name, r.lineno, o->field);
-            break;
-        }
-        if (write_record(stdout, &r, rec, out) < 0) {
-            rc = err_set(e, "cannot write standard output");
-            break;
-        }
-        cJSON_Delete(rec);
-        rec = NULL;
-    }
-    cJSON_Delete(rec);
-    jsonl_close(&r);
-    return rc;
-}
-
-static int parse_options(opts *o, int argc, char **argv)
-{
-    enum { OPT_TOKENIZER = CLI_OPT_FIRST_TOOL_OPT, OPT_ADD_SPECIAL, OPT_FIELD };
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {"tokenizer", required_argument, 0, OPT_TOKENIZER},
-        {"add-special", no_argument, 0, OPT_ADD_SPECIAL},
-        {"field", required_argument, 0, OPT_FIELD},
-        {0, 0, 0, 0},
-    };
-    int c;
-    optind = 1;
-    while ((c = cli_next_option(&o->cli, argc, argv, longopts)) != -1) {
-        switch (c) {
-        case CLI_BAD_SHARED: return CLI_USAGE;
-        case OPT_TOKENIZER: o->tokenizer = optarg; break;
-        case OPT_ADD_SPECIAL: o->flags |= BPE_ADD_SPECIAL; break;
-        case OPT_FIELD: o->field = optarg; break;
-        default: return cli_usage_error(&o->cli, "unknown option");
-        }
-    }
-    if (o->cli.help || o->cli.version)
-        return CLI_OK;
-    if (!o->tokenizer)
-        return cli_usage_error(&o->cli, "--tokenizer is required");
-    return CLI_OK;
+    if (bpe_encode(&a->out, a->t, text, strlen(text), a->add_special ? BPE_ADD_SPECIAL : 0,
+                   e) < 0)
+        return err_prefix(e, "%s:%ld: field \"%s\"", r->name, r->lineno, a->field);
+    return write_record(stdout, r, *rec, &a->out) < 0 ? err_set(e, "cannot write the record") : 0;
 }
 
 int model_cmd_tokenize(int argc, char **argv)
 {
-    opts o = {.field = "text"};
-    cli_init(&o.cli, "alarm-model", usage);
-    int status = parse_options(&o, argc, argv);
-    if (status != CLI_OK)
-        return status;
-    if ((status = cli_help_or_version(&o.cli, help)) >= 0)
-        return status;
-    bpe *t = NULL;
-    bpe_out out = {0};
+    args a = {.field = "text"};
+    tool t;
     alarm_err e;
-    status = CLI_FAIL;
-    if (bpe_load(&t, o.tokenizer, &e) < 0)
-        goto fail;
-    for (int i = optind; i < argc || i == optind; i++) {
-        const char *path = i < argc ? argv[i] : "-";
-        if (tokenize_file(&o, t, path, &out, &e) < 0)
-            goto fail;
-        if (i >= argc)
-            break;
-    }
-    status = CLI_OK;
-    goto done;
-fail:
-    fflush(stdout);
-    cli_error(&o.cli, "%s", e.msg);
-done:
-    bpe_out_free(&out);
-    bpe_free(t);
-    return cli_finish_stdout(&o.cli, status);
+    int status = opt_parse(&t, &spec, &a, argc, argv);
+    if (status >= 0)
+        return status;
+    if (!a.tokenizer)
+        return tool_usage(&t, "--tokenizer is required");
+    drive d = {.t = &t, .fn = tokenize_record, .user = &a};
+    status = TOOL_OK;
+    if (bpe_load(&a.t, a.tokenizer, &e) < 0 || drive_files(&d, &e) < 0)
+        status = tool_fail(&t, e.msg);
+    bpe_out_free(&a.out);
+    bpe_free(a.t);
+    return tool_finish(&t, status);
 }

@@ -2,48 +2,57 @@
  * texts and writes a tokenizer.json (atomically: temporary file, then
  * rename) that this toolkit and Hugging Face's loaders read. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bpe.h"
-#include "cli.h"
 #include "clock.h"
-#include "model_cmds.h"
+#include "drive.h"
+#include "fsio.h"
 #include "jsonl.h"
-
-static const char usage[] =
-    "alarm-model train-tokenizer --vocab-size N --out FILE|DIR [--special TOKEN]... "
-    "[--min-frequency N] [--field NAME]... [FILE...]";
-
-static const char help[] =
-    "Trains a byte-level BPE tokenizer on the texts of JSONL records (FILEs or stdin)\n"
-    "and writes tokenizer.json. Texts are the \"text\" field, else the \"prompt\" and\n"
-    "\"response\" fields, or the fields named by --field.\n\n"
-    "  --vocab-size N       tokens in all: 256 bytes, special tokens, merges\n"
-    "  --out FILE|DIR       the tokenizer.json to write; in a directory, also\n"
-    "                       tokenizer_config.json naming the EOS token\n"
-    "  --special TOKEN      a special token (repeatable; default <|endoftext|>)\n"
-    "  --min-frequency N    merge only pairs seen at least N times (default 2)\n"
-    "  --field NAME         take texts from this field (repeatable)\n"
-    "  -q, --quiet          no summary on stderr\n"
-    "  -h, --help           this help\n";
-
-#define MAX_LIST 64
+#include "model_cmds.h"
+#include "opt.h"
+#include "out.h"
 
 typedef struct {
-    cli_common cli;
     long vocab_size, min_frequency;
     const char *out;
-    const char *special[MAX_LIST], *fields[MAX_LIST];
-    size_t n_special, n_fields;
-} opts;
+    opt_list special, fields;
+} args;
+
+#define AT(f) offsetof(args, f)
+static const opt_def opts[] = {
+    {"vocab-size", 0, "N", "tokens in all: 256 bytes, special tokens, merges",
+     .type = OPT_LONG, .off = AT(vocab_size), .min = 257, .max = 1 << 24},
+    {"out", 0, "FILE|DIR", "the tokenizer.json to write; in a directory, also\n"
+     "tokenizer_config.json naming the EOS token", .type = OPT_STR, .off = AT(out)},
+    {"special", 0, "TOKEN", "a special token", "<|endoftext|>", .type = OPT_LIST,
+     .off = AT(special)},
+    {"min-frequency", 0, "N", "merge only pairs seen at least N times", "2", .type = OPT_LONG,
+     .off = AT(min_frequency), .min = 1, .max = 1L << 40},
+    {"field", 0, "NAME", "take texts from this field", .type = OPT_LIST, .off = AT(fields)},
+    {0},
+};
+
+static const tool_spec spec = {
+    .name = "alarm-model",
+    .cmd = "train-tokenizer",
+    .id = TOOL_MODEL_TRAIN_TOKENIZER,
+    .usage = "alarm-model train-tokenizer --vocab-size N --out FILE|DIR [--special TOKEN]... "
+             "[--min-frequency N] [--field NAME]... [FILE...]",
+    .about = "Trains a byte-level BPE tokenizer on the texts of JSONL records (FILEs or stdin)\n"
+             "and writes tokenizer.json. Texts are the \"text\" field, else the \"prompt\" and\n"
+             "\"response\" fields, or the fields named by --field.\n",
+    .opts = opts,
+    .page = "alarm-model(1)",
+};
 
 typedef struct {
+    const args *a;
     char **texts;
     size_t *lens;
     size_t n, cap, bytes;
@@ -70,77 +79,39 @@ static int corpus_add(corpus *c, const char *s)
     return 0;
 }
 
+/* One text of a record, checked to be UTF-8 (the error names the record). */
+static int add_text(corpus *c, const jsonl_reader *r, const char *key, const char *s,
+                    alarm_err *e)
+{
+    size_t bad;
+    if (!bpe_utf8_valid(s, strlen(s), &bad))
+        return jsonl_fail(r, e, "field \"%s\": invalid UTF-8 at byte %zu", key, bad);
+    return corpus_add(c, s) < 0 ? err_set(e, "out of memory") : 0;
+}
+
 /* The texts of one record: the named fields, else text, else prompt+response. */
-static int record_texts(const opts *o, const jsonl_reader *r, const cJSON *rec, corpus *c,
-                        alarm_err *e)
+static int record_texts(void *user, jsonl_reader *r, cJSON **rec, alarm_err *e)
 {
     static const char *const dflt[] = {"text", "prompt", "response"};
+    corpus *c = user;
+    const opt_list *f = &c->a->fields;
     const char *s;
     int found = 0;
-    for (size_t i = 0; i < (o->n_fields ? o->n_fields : 3); i++) {
-        const char *key = o->n_fields ? o->fields[i] : dflt[i];
-        if (jsonl_opt_string(r, rec, NULL, key, &s, e) < 0)
+    for (size_t i = 0; i < (f->n ? f->n : 3); i++) {
+        const char *key = f->n ? f->v[i] : dflt[i];
+        if (jsonl_opt_string(r, *rec, NULL, key, &s, e) < 0 || (s && add_text(c, r, key, s, e) < 0))
             return -1;
-        int rc = s != NULL;
-        if (rc && corpus_add(c, s) < 0)
-            return err_set(e, "out of memory");
-        found += rc;
-        if (!o->n_fields && i == 0 && rc)
+        found += s != NULL;
+        if (!f->n && i == 0 && s)
             break; /* "text" wins over prompt/response */
     }
     if (!found)
-        return err_set(e, "%s:%ld: no %s field", r->name, r->lineno,
-                       o->n_fields ? "of the --field" : "\"text\", \"prompt\" or \"response\"");
+        return jsonl_fail(r, e, "no %s field",
+                          f->n ? "of the --field" : "\"text\", \"prompt\" or \"response\"");
     return 0;
 }
 
-static int read_corpus(const opts *o, const char *path, corpus *c, alarm_err *e)
-{
-    jsonl_reader r;
-    if (jsonl_open(&r, path, e) < 0)
-        return -1;
-    cJSON *rec;
-    int rc;
-    while ((rc = jsonl_next(&r, &rec, e)) > 0) {
-        rc = record_texts(o, &r, rec, c, e);
-        cJSON_Delete(rec);
-        if (rc < 0)
-            break;
-    }
-    jsonl_close(&r);
-    return rc;
-}
-
-/* Writes text to path through a temporary file in the same directory. */
-static int write_atomic(const char *path, const char *text, alarm_err *e)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return err_set(e, "out of memory");
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        err_set(e, "%s: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fd) == 0;
-    int saved = errno;
-    if (f ? fclose(f) != 0 : close(fd) != 0)
-        ok = 0;
-    if (ok && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0) {
-        free(tmp);
-        return 0;
-    }
-    err_set(e, "%s: %s", path, strerror(saved ? saved : errno));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-}
-
-static int write_outputs(const opts *o, const bpe *t, alarm_err *e)
+static int write_outputs(const args *o, const bpe *t, alarm_err *e)
 {
     char *json;
     if (bpe_to_json(&json, t, e) < 0)
@@ -152,7 +123,7 @@ static int write_outputs(const opts *o, const bpe *t, alarm_err *e)
     int rc = path ? 0 : err_set(e, "out of memory");
     if (rc == 0) {
         snprintf(path, n, is_dir ? "%s/tokenizer.json" : "%s", o->out);
-        rc = write_atomic(path, json, e);
+        rc = fsio_write_atomic(path, json, e);
     }
     if (rc == 0 && is_dir) {
         cJSON *cfg = cJSON_CreateObject();
@@ -165,7 +136,7 @@ static int write_outputs(const opts *o, const bpe *t, alarm_err *e)
         cJSON_AddStringToObject(cfg, "tokenizer_class", "PreTrainedTokenizerFast");
         char *s = cJSON_Print(cfg);
         snprintf(path, n, "%s/tokenizer_config.json", o->out);
-        rc = s ? write_atomic(path, s, e) : err_set(e, "out of memory");
+        rc = s ? fsio_write_atomic(path, s, e) : err_set(e, "out of memory");
         free(s);
         cJSON_Delete(cfg);
     }
@@ -174,92 +145,61 @@ static int write_outputs(const opts *o, const bpe *t, alarm_err *e)
     return rc;
 }
 
-static int parse_options(opts *o, int argc, char **argv)
+static void corpus_free(corpus *c)
 {
-    enum { OPT_VOCAB = CLI_OPT_FIRST_TOOL_OPT, OPT_OUT, OPT_SPECIAL, OPT_MINFREQ, OPT_FIELD };
-    static const struct option longopts[] = {
-        CLI_COMMON_LONGOPTS,
-        {"vocab-size", required_argument, 0, OPT_VOCAB},
-        {"out", required_argument, 0, OPT_OUT},
-        {"special", required_argument, 0, OPT_SPECIAL},
-        {"min-frequency", required_argument, 0, OPT_MINFREQ},
-        {"field", required_argument, 0, OPT_FIELD},
-        {0, 0, 0, 0},
-    };
+    for (size_t i = 0; i < c->n; i++)
+        free(c->texts[i]);
+    free(c->texts);
+    free(c->lens);
+}
+
+/* Reads the texts, trains, writes; returns the exit status. */
+static int train(const tool *t, const args *a)
+{
+    corpus c = {.a = a};
+    drive d = {.t = t, .fn = record_texts, .user = &c};
+    bpe *tok = NULL;
     alarm_err e;
-    int c;
-    optind = 1;
-    while ((c = cli_next_option(&o->cli, argc, argv, longopts)) != -1) {
-        switch (c) {
-        case CLI_BAD_SHARED: return CLI_USAGE;
-        case OPT_VOCAB:
-            if (cli_parse_long("--vocab-size", optarg, 257, 1 << 24, &o->vocab_size, &e) < 0)
-                return cli_usage_error(&o->cli, "%s", e.msg);
-            break;
-        case OPT_MINFREQ:
-            if (cli_parse_long("--min-frequency", optarg, 1, 1L << 40, &o->min_frequency, &e) < 0)
-                return cli_usage_error(&o->cli, "%s", e.msg);
-            break;
-        case OPT_OUT: o->out = optarg; break;
-        case OPT_SPECIAL:
-        case OPT_FIELD:
-            if ((c == OPT_SPECIAL ? o->n_special : o->n_fields) == MAX_LIST)
-                return cli_usage_error(&o->cli, "at most %d of each list option", MAX_LIST);
-            if (c == OPT_SPECIAL)
-                o->special[o->n_special++] = optarg;
-            else
-                o->fields[o->n_fields++] = optarg;
-            break;
-        default: return cli_usage_error(&o->cli, "unknown option");
-        }
+    int status = TOOL_FAIL;
+    double t0 = clock_mono();
+    bpe_train_opts to = {.vocab_size = (size_t)a->vocab_size, .special = a->special.v,
+                         .n_special = a->special.n, .min_frequency = (size_t)a->min_frequency};
+    if (drive_files(&d, &e) < 0)
+        goto fail;
+    if (c.n == 0) {
+        err_set(&e, "%s: no texts to train on (%llu records)",
+                t->nargs == 1 ? t->args[0] : t->nargs ? "the input files" : "<stdin>", d.records);
+        goto fail;
     }
-    if (o->cli.help || o->cli.version)
-        return CLI_OK;
-    if (!o->vocab_size || !o->out)
-        return cli_usage_error(&o->cli, "--vocab-size and --out are required");
-    return CLI_OK;
+    if (bpe_train(&tok, (const char *const *)c.texts, c.lens, c.n, &to, &e) < 0 ||
+        write_outputs(a, tok, &e) < 0)
+        goto fail;
+    if (!t->quiet)
+        fprintf(stderr, "alarm-model: %zu tokens from %zu texts (%zu bytes) in %.2fs -> %s\n",
+                bpe_vocab_size(tok), c.n, c.bytes,
+                clock_mono() - t0, a->out);
+    status = TOOL_OK;
+    goto done;
+fail:
+    status = tool_fail(t, e.msg);
+done:
+    corpus_free(&c);
+    bpe_free(tok);
+    return status;
 }
 
 int model_cmd_train_tokenizer(int argc, char **argv)
 {
-    opts o = {.min_frequency = 2};
-    cli_init(&o.cli, "alarm-model", usage);
-    int status = parse_options(&o, argc, argv);
-    if (status != CLI_OK)
-        return status;
-    if ((status = cli_help_or_version(&o.cli, help)) >= 0)
-        return status;
-    if (!o.n_special)
-        o.special[o.n_special++] = "<|endoftext|>";
-    corpus c = {0};
-    bpe *t = NULL;
-    alarm_err e;
-    status = CLI_FAIL;
-    double t0 = clock_mono();
-    for (int i = optind; i < argc || i == optind; i++) {
-        if (read_corpus(&o, i < argc ? argv[i] : "-", &c, &e) < 0)
-            goto fail;
-        if (i >= argc)
-            break;
-    }
-    bpe_train_opts to = {.vocab_size = (size_t)o.vocab_size, .special = o.special,
-                         .n_special = o.n_special, .min_frequency = (size_t)o.min_frequency};
-    if (bpe_train(&t, (const char *const *)c.texts, c.lens, c.n, &to, &e) < 0 ||
-        write_outputs(&o, t, &e) < 0)
-        goto fail;
-    if (!o.cli.quiet)
-        fprintf(stderr, "alarm-model: %zu tokens from %zu texts (%zu bytes) in %.2fs -> %s\n",
-                bpe_vocab_size(t), c.n, c.bytes,
-                clock_mono() - t0, o.out);
-    status = CLI_OK;
-    goto done;
-fail:
-    cli_error(&o.cli, "%s", e.msg);
-done:
-    for (size_t i = 0; i < c.n; i++)
-        free(c.texts[i]);
-    free(c.texts);
-    free(c.lens);
-    bpe_free(t);
-    return cli_finish_stdout(&o.cli, status);
+    args a = {.min_frequency = 2};
+    tool t;
+    int status = opt_parse(&t, &spec, &a, argc, argv);
+    if (status < 0 && (!a.vocab_size || !a.out))
+        status = tool_usage(&t, "--vocab-size and --out are required");
+    if (status < 0 && !a.special.n && opt_list_add(&a.special, "<|endoftext|>") < 0)
+        status = tool_fail(&t, "out of memory");
+    if (status < 0)
+        status = train(&t, &a);
+    opt_list_free(&a.special);
+    opt_list_free(&a.fields);
+    return tool_finish(&t, status);
 }

@@ -1,0 +1,106 @@
+/* alarm-judge: pairwise judging of systems' responses by an LLM through any
+ * OpenAI-compatible chat-completions endpoint (both orders, concurrent,
+ * cached), and by rewards; prints win-rate tables (alarm-formats(5) section 6).
+ * The API key is read from the environment only and goes nowhere but the
+ * Authorization header. */
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "judging.h"
+#include "opt.h"
+#include "out.h"
+
+static int parse_reward(void *p, const char *v, alarm_err *e)
+{
+    if (!v[0] || (v[0] == '-' && !v[1]))
+        return err_set(e, "--by-reward: empty reward name");
+    return opt_list_add(&((judge_args *)p)->rewards, v) < 0 ? err_set(e, "out of memory") : 0;
+}
+
+static int parse_format(void *p, const char *v, alarm_err *e)
+{
+    if (strcmp(v, "json") && strcmp(v, "markdown"))
+        return err_set(e, "--format: '%s' is not markdown or json", v);
+    ((judge_args *)p)->json = strcmp(v, "json") == 0;
+    return 0;
+}
+
+#define AT(f) offsetof(judge_args, f)
+static const opt_def opts[] = {
+    {"model", 0, "NAME", "LLM judge (OpenAI-compatible chat completions)", .type = OPT_STR,
+     .off = AT(model)},
+    {"base-url", 0, "URL", "endpoint base", DEFAULT_BASE_URL, .type = OPT_STR, .off = AT(base_url)},
+    {"api-key-env", 0, "VAR", "environment variable holding the key", "OPENAI_API_KEY",
+     .type = OPT_STR, .off = AT(key_env)},
+    {"template", 0, "FILE", "system and user message, separated by a line '---'",
+     .type = OPT_STR, .off = AT(template_path)},
+    {"tool-call", 0, NULL, "ask the judge to answer through a function call", .type = OPT_FLAG,
+     .off = AT(use_tool)},
+    {"concurrency", 0, "N", "requests in flight", "8", .type = OPT_INT,
+     .off = AT(http.concurrency), .min = 1, .max = 1024},
+    {"rpm", 0, "N", "requests per minute (0: unlimited)", "0", .type = OPT_DOUBLE,
+     .off = AT(http.rpm), .fmin = 0, .fmax = 1e12},
+    {"tpm", 0, "N", "tokens per minute (0: unlimited)", "0", .type = OPT_DOUBLE,
+     .off = AT(http.tpm), .fmin = 0, .fmax = 1e12},
+    {"timeout", 0, "S", "seconds per attempt", "60", .type = OPT_DOUBLE,
+     .off = AT(http.timeout_s), .fmin = 0.001, .fmax = 1e12},
+    {"retries", 0, "N", "retries on timeouts, connection errors, 429, 5xx", "5",
+     .type = OPT_INT, .off = AT(http.retries), .min = 0, .max = 100},
+    {"backoff", 0, "S", "first retry delay, doubled per retry", "1", .type = OPT_DOUBLE,
+     .off = AT(http.backoff_s), .fmin = 0, .fmax = 1e12},
+    {"max-compare", 0, "N", "judge a seeded random subset of N prompts", .type = OPT_LONG,
+     .off = AT(max_compare), .min = 1, .max = LONG_MAX},
+    {"by-reward", 0, "[-]NAME", "add judge reward:NAME (higher wins; '-': lower wins);\n"
+     "repeatable", .type = OPT_CALL, .call = parse_reward},
+    {"holistic", 0, "NAME", "holistic reward for inconsistency", "holistic", .type = OPT_STR,
+     .off = AT(holistic)},
+    {"out", 0, "FILE", "judgments as JSONL", .type = OPT_STR, .off = AT(out_path)},
+    {"format", 0, "F", "summary as markdown or json", "markdown", .type = OPT_CALL,
+     .call = parse_format},
+    {0},
+};
+
+static const tool_spec spec = {
+    .name = "alarm-judge",
+    .id = TOOL_JUDGE,
+    .usage = "alarm-judge [--model NAME] [--by-reward NAME]... [OPTION]... NAME=FILE NAME=FILE...",
+    .about = "Judges every pair of systems on every prompt, in both orders, and prints win rates.\n",
+    .opts = opts,
+    .page = "alarm-judge(1)",
+};
+
+/* The systems are NAME=FILE, each name once: anything else is a usage error. */
+static int check_systems(const tool *t)
+{
+    if (t->nargs < 2)
+        return tool_usage(t, "need at least two systems NAME=FILE");
+    for (int i = 0; i < t->nargs; i++) {
+        const char *s = t->args[i], *eq = strchr(s, '=');
+        if (!eq || eq == s || !eq[1])
+            return tool_usage(t, "'%s': a system is NAME=FILE", s);
+        for (int j = 0; j < i; j++)
+            if (!strncmp(t->args[j], s, (size_t)(eq - s) + 1))
+                return tool_usage(t, "system name \"%.*s\" is given twice", (int)(eq - s), s);
+    }
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    tool t;
+    judge_args a = {.base_url = DEFAULT_BASE_URL, .key_env = "OPENAI_API_KEY", .holistic = "holistic",
+              .http = {.concurrency = 8, .timeout_s = 60, .retries = 5, .backoff_s = 1}};
+    tool_init();
+    int status = opt_parse(&t, &spec, &a, argc, argv);
+    if (status < 0 && !a.model && a.rewards.n == 0)
+        status = tool_usage(&t, "no judge: give --model and/or --by-reward");
+    if (status < 0)
+        status = check_systems(&t);
+    if (status < 0)
+        status = judging_main(&t, &a);
+    opt_list_free(&a.rewards);
+    return tool_finish(&t, status);
+}
