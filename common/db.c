@@ -99,8 +99,10 @@ int db_open(db_store *db, const char *path, alarm_err *e)
 
 void db_close(db_store *db)
 {
+    /* close_v2: a tool may end its run before the statements it prepared on
+     * this connection are finalized; the connection goes with the last one. */
     if (db->h)
-        sqlite3_close(db->h);
+        sqlite3_close_v2(db->h);
     db->h = NULL;
 }
 
