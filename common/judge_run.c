@@ -39,7 +39,31 @@ typedef struct {
     double last_report;
 } llm_run;
 
-static int emit(FILE *out, judge_writer *writer, const judge_rec *r, alarm_err *e)
+static const char judgment_sql[] =
+    "INSERT OR REPLACE INTO judgments (run_id, judge, prompt_id, a, b, ord, verdict, cached, "
+    "latency_ms, cache_key, value_a, value_b, error) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* Queues the judgments row of r (alarm-formats(5) section 8). */
+static int put_judgment(db_writer *w, int64_t run_id, const judge_rec *r, alarm_err *e)
+{
+    int id;
+    if (db_writer_stmt(w, judgment_sql, &id, e) < 0)
+        return -1;
+    db_value v[13] = {
+        db_int(run_id), db_text(r->judge), db_text(r->prompt_id), db_text(r->a),
+        db_text(r->b), db_text(r->order), db_text(judge_verdict_name(r->verdict)),
+        db_int(r->cached),
+        r->latency_ms >= 0 ? db_int((int64_t)(r->latency_ms + 0.5)) : db_null(),
+        db_text(r->cache_key),
+        r->has_values ? db_real(r->value_a) : db_null(),
+        r->has_values ? db_real(r->value_b) : db_null(),
+        db_text(r->error),
+    };
+    return db_writer_put(w, id, v, 13, e);
+}
+
+static int emit(FILE *out, db_writer *writer, int64_t run_id, const judge_rec *r, alarm_err *e)
 {
     if (out) {
         cJSON *o = judge_rec_json(r);
@@ -50,7 +74,7 @@ static int emit(FILE *out, judge_writer *writer, const judge_rec *r, alarm_err *
         if (rc < 0)
             return -1;
     }
-    return writer ? judge_writer_judgment(writer, r, e) : 0;
+    return writer ? put_judgment(writer, run_id, r, e) : 0;
 }
 
 /* A position verdict (which Output the judge named) as a system verdict. */
@@ -81,7 +105,7 @@ static int record(llm_run *run, llm_task *k, int cached, double latency_ms, cons
     else if (k->verdict == JV_UNPARSEABLE)
         run->st->unparseable++;
     run->st->done++;
-    return emit(run->cfg->out, run->cfg->writer, &r, e);
+    return emit(run->cfg->out, run->cfg->writer, run->cfg->run_id, &r, e);
 }
 
 static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
@@ -104,8 +128,8 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
     } else {
         k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
-        if (cfg->writer && judge_writer_put(cfg->writer, k->key, cfg->endpoint, cfg->model,
-                                            k->body, res->body, res->latency_ms, e) < 0)
+        if (cfg->writer && judge_store_put(cfg->writer, k->key, cfg->endpoint, cfg->model,
+                                           k->body, res->body, res->latency_ms, e) < 0)
             return -1;
     }
     k->asked = 1;
@@ -292,8 +316,8 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
     return rc;
 }
 
-int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_writer *writer,
-                     judge_tally *t, alarm_err *e)
+int judge_run_reward(const judge_set *set, const char *spec, FILE *out, db_writer *writer,
+                     int64_t run_id, judge_tally *t, alarm_err *e)
 {
     int lower = spec[0] == '-';
     int k = judge_set_reward(set, spec + lower);
@@ -315,7 +339,7 @@ int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_wr
                     t->no_holistic[i * set->nsys + j] = 1;
                 else
                     consist_count_pair(&t->consist[i * set->nsys + j], hi, hj, va, vb, lower);
-                if (emit(out, writer, &r, e) < 0)
+                if (emit(out, writer, run_id, &r, e) < 0)
                     return -1;
             }
     return 0;

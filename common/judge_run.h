@@ -8,12 +8,12 @@
 
 #include <stdio.h>
 
+#include "db_writer.h"
 #include "http.h"
 #include "judge_store.h"
 #include "judge_sys.h"
 #include "judge_table.h"
 #include "judge_tmpl.h"
-#include "judge_writer.h"
 
 typedef struct {
     long total;        /* single-order judgments of the run */
@@ -36,7 +36,8 @@ typedef struct {
     http_opts http;         /* url and auth_header set by the caller */
     FILE *out;              /* judgments as JSONL, or NULL */
     judge_store *store;     /* cache lookups, or NULL */
-    judge_writer *writer;   /* cache rows and judgments into the store, or NULL */
+    db_writer *writer;      /* cache rows and judgments into the store, or NULL */
+    int64_t run_id;         /* the run the judgments belong to */
     /* Called about every 200 ms and at the end; may be NULL. */
     void (*progress)(void *user, const judge_progress *p);
     void *progress_user;
@@ -48,7 +49,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
 
 /* Judges by reward `spec` ("NAME", or "-NAME" when lower is better), which
  * must be one of set->rewards; the holistic reward is set's last one. */
-int judge_run_reward(const judge_set *set, const char *spec, FILE *out, judge_writer *writer,
-                     judge_tally *t, alarm_err *e);
+int judge_run_reward(const judge_set *set, const char *spec, FILE *out, db_writer *writer,
+                     int64_t run_id, judge_tally *t, alarm_err *e);
 
 #endif
