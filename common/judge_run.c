@@ -128,8 +128,8 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
     } else {
         k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
-        if (cfg->writer && judge_store_put(cfg->writer, k->key, cfg->endpoint, cfg->model,
-                                           k->body, res->body, res->latency_ms, e) < 0)
+        if (cfg->cache && http_cache_put(cfg->cache, k->key, cfg->endpoint, cfg->model, k->body,
+                                         res->body, res->latency_ms, e) < 0)
             return -1;
     }
     k->asked = 1;
@@ -202,11 +202,11 @@ static int prepare(llm_run *run, llm_task *k, alarm_err *e)
                                  instruction, first->response, second->response, e);
     if (!k->body)
         return -1;
-    judge_cache_key(run->cfg->endpoint, k->body, k->key);
+    http_cache_key(run->cfg->endpoint, k->body, k->key);
     char *cached = NULL;
     int pos, hit = 0;
-    if (run->cfg->store) {
-        hit = judge_store_get(run->cfg->store, k->key, &cached, e);
+    if (run->cfg->cache) {
+        hit = http_cache_get(run->cfg->cache, k->key, &cached, e);
         if (hit < 0)
             return -1;
         /* A cached body that no longer parses is asked again, not trusted. */
@@ -251,7 +251,7 @@ static int on_feed(void *user, alarm_err *e)
 {
     llm_run *run = user;
     /* One read transaction for a batch of lookups. */
-    if (run->cfg->store && judge_store_read_begin(run->cfg->store, e) < 0)
+    if (run->cfg->cache && http_cache_read_begin(run->cfg->cache, e) < 0)
         return -1;
     int queued = 0;
     while (run->next < run->n && queued < 64) {
@@ -260,7 +260,7 @@ static int on_feed(void *user, alarm_err *e)
             return -1;
         queued += rc;
     }
-    if (run->cfg->store && judge_store_flush(run->cfg->store, e) < 0)
+    if (run->cfg->cache && http_cache_read_end(run->cfg->cache, e) < 0)
         return -1;
     return run->next < run->n;
 }
@@ -297,8 +297,8 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
     http_callbacks cb = {on_done, on_tick, on_feed, &run};
     if (rc == 0)
         rc = http_pool_run(run.pool, &cb, e);
-    if (cfg->store)
-        judge_store_flush(cfg->store, NULL); /* a read transaction left by a failure */
+    if (cfg->cache)
+        http_cache_read_end(cfg->cache, NULL); /* a read transaction left by a failure */
     if (rc == 0) {
         report(&run);
         for (size_t x = 0; x < n; x += 2) {

@@ -10,7 +10,7 @@
 
 #include "db_writer.h"
 #include "http.h"
-#include "judge_store.h"
+#include "http_cache.h"
 #include "judge_sys.h"
 #include "judge_table.h"
 #include "judge_tmpl.h"
@@ -35,8 +35,8 @@ typedef struct {
     int use_tool;
     http_opts http;         /* url and auth_header set by the caller */
     FILE *out;              /* judgments as JSONL, or NULL */
-    judge_store *store;     /* cache lookups, or NULL */
-    db_writer *writer;      /* cache rows and judgments into the store, or NULL */
+    http_cache *cache;      /* answers asked before, and new ones, or NULL */
+    db_writer *writer;      /* judgments into the store, or NULL */
     int64_t run_id;         /* the run the judgments belong to */
     /* Called about every 200 ms and at the end; may be NULL. */
     void (*progress)(void *user, const judge_progress *p);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sha256.h"
 #include "fsio.h"
 
 const char judge_default_template[] =
@@ -272,13 +271,4 @@ int judge_parse_response(const char *body, int *verdict, alarm_err *e)
         *verdict = judge_parse_text(content->valuestring);
     cJSON_Delete(r);
     return 0;
-}
-
-void judge_cache_key(const char *endpoint, const char *body, char out[65])
-{
-    sha256_ctx c;
-    sha256_init(&c);
-    sha256_update(&c, endpoint, strlen(endpoint) + 1); /* the NUL separates the parts */
-    sha256_update(&c, body, strlen(body));
-    sha256_hex(&c, out);
 }

@@ -46,8 +46,4 @@ int judge_parse_response(const char *body, int *verdict, alarm_err *e);
 /* Reads a verdict from answer text: JV_A, JV_B or JV_UNPARSEABLE. */
 int judge_parse_text(const char *text);
 
-/* Hex SHA-256 of (endpoint, body): the cache key. The body holds the model,
- * the messages and every parameter; the key never involves the API key. */
-void judge_cache_key(const char *endpoint, const char *body, char out[65]);
-
 #endif

@@ -1,5 +1,5 @@
 /* Unit tests for the judge modules: templates and request bodies, verdict
- * parsing (text, tool calls, malformed), cache keys and SHA-256, combining
+ * parsing (text, tool calls, malformed), SHA-256, combining
  * orders, win-rate tallies and summaries, reward verdicts and the consistency
  * counts (hand-computed), and loading/aligning systems. */
 #include <setjmp.h>
@@ -133,18 +133,6 @@ static void response_verdicts(void **state)
     assert_int_equal(v, JV_UNPARSEABLE);
     assert_int_equal(judge_parse_response("{\"choices\": [ not json", &v, &e), -1);
     assert_int_equal(judge_parse_response("{\"error\":{}}", &v, &e), -1);
-}
-
-static void cache_keys(void **state)
-{
-    (void)state;
-    char k1[65], k2[65], k3[65];
-    judge_cache_key("http://x/v1/chat/completions", "{\"model\":\"m\"}", k1);
-    judge_cache_key("http://x/v1/chat/completions", "{\"model\":\"m\"}", k2);
-    judge_cache_key("http://y/v1/chat/completions", "{\"model\":\"m\"}", k3);
-    assert_string_equal(k1, k2);
-    assert_string_not_equal(k1, k3);
-    assert_int_equal(strlen(k1), 64);
 }
 
 static void orders_combine(void **state)
@@ -316,7 +304,6 @@ int main(void)
         cmocka_unit_test(templates_split_and_fill_once),
         cmocka_unit_test(text_verdicts),
         cmocka_unit_test(response_verdicts),
-        cmocka_unit_test(cache_keys),
         cmocka_unit_test(orders_combine),
         cmocka_unit_test(tallies_and_win_rates),
         cmocka_unit_test(consistency_counts_by_hand),
