@@ -3,9 +3,12 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const char *const db_migrations[];
 extern const size_t db_migration_count;
+
+enum { DB_BUSY_TIMEOUT_MS = 30000 };
 
 int db_schema_version(void) { return (int)db_migration_count; }
 
@@ -52,14 +55,33 @@ static int user_version(db_store *db, int *v, alarm_err *e)
     return rc == SQLITE_ROW ? 0 : fail(db, e, "reading the schema version");
 }
 
-/* Runs every migration the store lacks, each in its own transaction. */
+/* Whether the store holds tables of its own (a database of another program
+ * has user_version 0 too, like a new file). */
+static int has_tables(db_store *db, int *n, alarm_err *e)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, &st, "SELECT count(*) FROM sqlite_master", e) < 0)
+        return -1;
+    int rc = sqlite3_step(st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, e, "reading the schema");
+}
+
+/* Runs every migration the store lacks, in one write transaction taken
+ * before user_version is read: two tools creating a new store at once then
+ * take turns (the second waits, then finds the schema made). */
 static int migrate(db_store *db, alarm_err *e)
 {
-    int v;
+    int v, ntables;
     if (db_begin(db, e) < 0)
         return -1;
-    if (user_version(db, &v, e) < 0)
+    if (user_version(db, &v, e) < 0 || has_tables(db, &ntables, e) < 0)
         goto fail;
+    if (v == 0 && ntables > 0) {
+        err_set(e, "%s: not an alarm store: it has tables and user_version 0", db->path);
+        goto fail;
+    }
     if (v > db_schema_version()) {
         err_set(e, "%s: store has schema version %d, newer than this alarm's %d", db->path, v,
                 db_schema_version());
@@ -77,19 +99,69 @@ fail:
     return -1;
 }
 
+/* Switches the store to WAL (a no-op once it is). The switch takes an
+ * exclusive lock, and SQLite answers SQLITE_BUSY at once, without waiting,
+ * when another connection is making the same switch: so wait here, as long
+ * as the busy timeout, for the other to finish. */
+static int use_wal(db_store *db, alarm_err *e)
+{
+    for (int waited_ms = 0;; waited_ms += 10) {
+        sqlite3_stmt *st;
+        if (db_prepare(db, &st, "PRAGMA journal_mode = WAL", e) < 0)
+            return -1;
+        int rc = sqlite3_step(st);
+        const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        int wal = mode && strcmp(mode, "wal") == 0;
+        sqlite3_finalize(st);
+        if (wal)
+            return 0;
+        if (rc == SQLITE_ROW)
+            return err_set(e, "%s: cannot use write-ahead logging (journal mode %s)", db->path,
+                           mode ? mode : "unknown");
+        if (rc != SQLITE_BUSY || waited_ms >= DB_BUSY_TIMEOUT_MS)
+            return fail(db, e, "switching to write-ahead logging");
+        sqlite3_sleep(10);
+    }
+}
+
+/* A directory, or a file in a directory that does not exist, is named as
+ * such rather than as SQLite's "unable to open database file". */
+static int check_path(const char *path, alarm_err *e)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0)
+        return S_ISDIR(sb.st_mode) ? err_set(e, "%s: is a directory, not a store", path) : 0;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return 0;
+    char dir[4096];
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir)
+        return 0;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (stat(dir, &sb) != 0)
+        return err_set(e, "%s: cannot create the store: directory %s does not exist", path, dir);
+    if (!S_ISDIR(sb.st_mode))
+        return err_set(e, "%s: cannot create the store: %s is not a directory", path, dir);
+    return 0;
+}
+
 int db_open(db_store *db, const char *path, alarm_err *e)
 {
     memset(db, 0, sizeof *db);
     db->path = path;
+    if (check_path(path, e) < 0)
+        return -1;
     if (sqlite3_open_v2(path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         fail(db, e, "cannot open store");
         db_close(db);
         return -1;
     }
-    sqlite3_busy_timeout(db->h, 30000);
-    if (db_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                    "PRAGMA foreign_keys = ON;", e) < 0 ||
+    sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+    if (use_wal(db, e) < 0 ||
+        db_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", e) < 0 ||
         migrate(db, e) < 0) {
         db_close(db);
         return -1;
