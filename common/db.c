@@ -160,8 +160,11 @@ int db_open(db_store *db, const char *path, alarm_err *e)
         return -1;
     }
     sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+    /* cell_size_check: a page whose cells do not fit it is SQLITE_CORRUPT when
+     * read, not written into (a store with corrupt pages failed nothing). */
     if (use_wal(db, e) < 0 ||
-        db_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", e) < 0 ||
+        db_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; "
+                    "PRAGMA cell_size_check = ON;", e) < 0 ||
         migrate(db, e) < 0) {
         db_close(db);
         return -1;

@@ -238,6 +238,42 @@ END
     [[ "$output" == *"0 requests answered, 34 from the cache, 0 shared, 2 identical"* ]]
 }
 
+# corrupt FILE PAGE...: overwrites each page but its first 8 bytes with seeded garbage.
+corrupt() {
+    /usr/bin/python3 - "$@" <<'END'
+import random, sys
+path, pages = sys.argv[1], [int(p) for p in sys.argv[2:]]
+r = random.Random(9)
+with open(path, "r+b") as f:
+    size = int.from_bytes(f.read(18)[16:18], "big")
+    for p in pages:
+        f.seek((p - 1) * size + 8)
+        f.write(bytes(r.randrange(256) for _ in range(size - 8)))
+END
+}
+
+@test "a store with corrupt pages fails the run, naming the file (lookups and the writer thread)" {
+    start_server
+    run judge --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [ ! -e "$T/db-wal" ]
+    cp "$T/db" "$T/good"
+    # The cache's leaf pages: the lookups read them.
+    corrupt "$T/db" $(sqlite3 "$T/db" "SELECT pageno FROM dbstat WHERE name = 'judge_cache' AND pagetype = 'leaf'")
+    run judge --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"alarm-judge: $T/db: "*"database disk image is malformed"* ]]
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs WHERE id = 2")" = failed ]
+    # The judgments: only the writer thread touches them (every answer comes from the cache).
+    cp "$T/good" "$T/db"
+    corrupt "$T/db" $(sqlite3 "$T/db" "SELECT pageno FROM dbstat WHERE name LIKE '%judgments%'")
+    n=$(requests)
+    run judge --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"alarm-judge: $T/db: writing: database disk image is malformed"* ]]
+    [ "$(requests)" -eq "$n" ]
+}
+
 @test "the API key never appears in argv, output, judgments or the store" {
     key=sk-test-DISTINCTIVE-7f3a9c
     start_server --key "$key" --delay-ms 100
