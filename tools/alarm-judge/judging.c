@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "jsonl.h"
+#include "db_writer.h"
+#include "http_cache.h"
 #include "judge_run.h"
 #include "out.h"
 #include "run.h"
@@ -64,17 +66,17 @@ typedef struct {
     size_t nt;
     judge_progress prog;
     tool_run run;
-    judge_store store;     /* cache lookups */
-    judge_writer *writer;  /* cache rows and judgments */
+    http_cache cache;     /* lookups on the run's connection, rows through the writer */
+    db_writer *writer;    /* cache rows and judgments */
     char *auth, *url;
     FILE *out;
 } judging;
 
 static void judging_free(judging *j)
 {
-    judge_writer_finish(j->writer, NULL);
+    db_writer_finish(j->writer, NULL);
     if (j->run.db.h)
-        judge_store_close(&j->store, NULL);
+        http_cache_close(&j->cache, NULL);
     if (j->out)
         fclose(j->out);
     for (size_t k = 0; k < j->nt; k++)
@@ -105,8 +107,8 @@ static int judging_open(judging *j, const tool *t, const judge_args *a, alarm_er
         return err_set(e, "%s: cannot open: %m", a->out_path);
     if (run_start(&j->run, t, e) < 0)
         return -1;
-    if (j->run.db.h && (judge_store_open(&j->store, &j->run.db, j->run.id, e) < 0 ||
-                        judge_writer_start(&j->writer, t->db, j->run.id, e) < 0))
+    if (j->run.db.h && (db_writer_start(&j->writer, t->db, e) < 0 ||
+                        http_cache_open(&j->cache, &j->run.db, j->writer, e) < 0))
         return -1;
     return 0;
 }
@@ -117,7 +119,8 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
     if (a->model) {
         judge_llm_cfg cfg = {.endpoint = j->url, .model = a->model, .tmpl = &j->tmpl,
                              .use_tool = a->use_tool, .http = a->http, .out = j->out,
-                             .store = j->run.db.h ? &j->store : NULL, .writer = j->writer,
+                             .cache = j->run.db.h ? &j->cache : NULL, .writer = j->writer,
+                             .run_id = j->run.id,
                              .progress = show_progress, .progress_user = (void *)t};
         cfg.http.url = j->url;
         cfg.http.auth_header = j->auth;
@@ -133,13 +136,13 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
         char jname[512];
         snprintf(jname, sizeof jname, "reward:%s", a->rewards.v[k]);
         if (judge_tally_init(&j->tallies[j->nt], jname, j->set.nsys, 1, e) < 0 ||
-            judge_run_reward(&j->set, a->rewards.v[k], j->out, j->writer,
+            judge_run_reward(&j->set, a->rewards.v[k], j->out, j->writer, j->run.id,
                              &j->tallies[j->nt++], e) < 0)
             return -1;
     }
-    int rc = judge_writer_finish(j->writer, e);
+    int rc = db_writer_finish(j->writer, e);
     j->writer = NULL;
-    if (rc < 0 || (j->run.db.h && judge_store_close(&j->store, e) < 0))
+    if (rc < 0 || (j->run.db.h && http_cache_close(&j->cache, e) < 0))
         return -1;
     FILE *f = j->out;
     j->out = NULL;
