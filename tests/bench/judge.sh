@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 N=${JUDGE_BENCH_PROMPTS:-3000}
-tmp=$(mktemp -d)
+# All scratch (request bodies, curl config, generated inputs, the store) lives
+# in this directory and is removed on exit: nothing is left in the work tree.
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/alarm-bench-judge.XXXXXX")
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT

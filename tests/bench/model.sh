@@ -10,7 +10,7 @@ BUILD=${BUILD:-build}
 THREADS=${THREADS:-2}
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(tiny small gpt2)
-out=$(mktemp -d)
+out=$(mktemp -d "${TMPDIR:-/tmp}/alarm-bench-model.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 have_torch=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_torch=1

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 MB=${1:-4}
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/alarm-bench-tokenizer.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # Text: the parity corpus plus generated prose, repeated to size.
