@@ -61,7 +61,7 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
     if (T <= 0)
         T = tfm_config_max_len(&cfg) < 1024 ? tfm_config_max_len(&cfg) : 1024;
     int rc = tfm_build(m, &cfg, B, T, e);
-    if (rc == 0 && (rc = tfm_load_from(m, &src, e)) != 0) {
+    if (rc == 0 && (rc = tfm_load_from(m, &src, !(flags & TFM_LOAD_NO_CHECK), e)) != 0) {
         err_prefix(e, "%s", dir);
         tfm_free(m);
     }

@@ -22,14 +22,18 @@ typedef struct {
 enum {
     TFM_LOAD_LOGITS_ROWS = 2, /* the LM head as TFM_LM_ROWS: for scoring long batches
                                  over large vocabularies (tfm_token_logprobs) */
-    TFM_LOAD_VALUE_HEAD = 1 /* give the model a value head: loaded when the checkpoint
-                               has v_head.summary.*, else zero-initialised */
+    TFM_LOAD_VALUE_HEAD = 1, /* give the model a value head: loaded when the checkpoint
+                                has v_head.summary.*, else zero-initialised */
+    TFM_LOAD_NO_CHECK = 4    /* skip the scan for NaN and infinities in the weights
+                                (about 0.5 ns per parameter) */
 };
 
+/* A tensor holding a NaN or an infinity is an error naming it (unless
+ * TFM_LOAD_NO_CHECK). */
 /* Fills m's parameters from src, by Hugging Face name (with or without the
  * base-class prefix). A missing or mis-shaped tensor is an error; tensors the
  * model does not use (buffers such as attn.bias) are ignored. */
-int tfm_load_from(tfm_model *m, const tfm_source *src, alarm_err *e);
+int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e);
 
 /* True when src holds a trl value head. */
 int tfm_source_has_value_head(const tfm_source *src);

@@ -3,6 +3,8 @@
  * format so tests can feed tensors from anywhere. */
 #include "tfm_ckpt.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +30,29 @@ int tfm_source_has_value_head(const tfm_source *src)
     return src->find(src->ctx, "v_head.summary.weight", &ndim, shape);
 }
 
-int tfm_load_from(tfm_model *m, const tfm_source *src, alarm_err *e)
+/* Index of the first NaN or infinity in x[0, n), or n. Exponent bits all set
+ * means non-finite; testing the bits in blocks keeps the scan at memory
+ * speed, and only a block that has one is searched again. */
+static size_t first_non_finite(const float *x, size_t n)
+{
+    enum { BLOCK = 4096 };
+    for (size_t at = 0; at < n; at += BLOCK) {
+        size_t end = n - at < BLOCK ? n : at + BLOCK;
+        uint32_t bad = 0;
+        for (size_t i = at; i < end; i++) {
+            uint32_t u;
+            memcpy(&u, &x[i], sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (bad)
+            for (size_t i = at; i < end; i++)
+                if (!isfinite(x[i]))
+                    return i;
+    }
+    return n;
+}
+
+int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e)
 {
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
@@ -56,8 +80,13 @@ int tfm_load_from(tfm_model *m, const tfm_source *src, alarm_err *e)
             snprintf(got + n, sizeof got - n, "]");
             return err_set(e, "tensor %s has shape %s, expected %s", used, got, want);
         }
-        if (src->read(src->ctx, used, m->params + t->offset, e))
+        float *dst = m->params + t->offset;
+        if (src->read(src->ctx, used, dst, e))
             return err_prefix(e, "tensor %s", used);
+        size_t bad = check ? first_non_finite(dst, t->numel) : t->numel;
+        if (bad < t->numel)
+            return err_set(e, "tensor %s holds a non-finite value (%s) at element %zu", used,
+                           isnan(dst[bad]) ? "NaN" : dst[bad] > 0 ? "inf" : "-inf", bad);
     }
     return 0;
 }

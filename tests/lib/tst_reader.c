@@ -123,7 +123,7 @@ int tst_load_model(tfm_model *m, const char *dir, int B, int T, alarm_err *e)
     tfm_source src = tst_source(f);
     cfg.value_head = tfm_source_has_value_head(&src);
     int rc = tfm_build(m, &cfg, B, T, e);
-    if (!rc && (rc = tfm_load_from(m, &src, e)) != 0)
+    if (!rc && (rc = tfm_load_from(m, &src, 1, e)) != 0)
         tfm_free(m);
     tst_close(f);
     return rc;

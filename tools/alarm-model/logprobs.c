@@ -24,6 +24,8 @@ typedef struct {
     char *line; /* the raw input line, for byte-exact pass-through */
     seq s;      /* prefix + prompt + response, response offsets */
     float *lp;  /* (nr) */
+    const char *file; /* FILE:LINE of the record, for messages */
+    long lineno;
 } item;
 
 typedef struct {
@@ -56,6 +58,8 @@ static int encode_item(run *R, const jsonl_reader *r, item *it, const char *prom
         return err_prefix(e, "%s:%ld", r->name, r->lineno);
     if (!(it->lp = malloc(((size_t)it->s.nr + 1) * sizeof *it->lp)))
         return err_set(e, "out of memory");
+    it->file = r->name;
+    it->lineno = r->lineno;
     return 0;
 }
 
@@ -71,6 +75,15 @@ static int score_batch(run *R, alarm_err *e)
         return -1;
     for (size_t k = 0; k < sb->n; k++)
         R->items[sb->row_of[k]].lp[k - sb->first[sb->row_of[k]]] = R->lp[k];
+    /* JSON has no NaN or infinity: a model whose activations overflowed is
+     * an error naming the record, never "-nan" in the output. */
+    for (size_t k = 0; k < sb->n; k++)
+        if (!isfinite(R->lp[k])) {
+            const item *it = &R->items[sb->row_of[k]];
+            return err_set(e, "%s:%ld: field \"logprobs\"[%zu]: the model gave %s "
+                              "(its activations overflowed)", it->file, it->lineno,
+                           k - sb->first[sb->row_of[k]], isnan(R->lp[k]) ? "NaN" : "an infinity");
+        }
     return 0;
 }
 
@@ -192,8 +205,8 @@ static int setup(run *R, alarm_err *e)
                        max_len, max_len < cfg.maxT ? " (its sliding window)" : "");
     /* logits a chunk of rows at a time: a batch's (B,T,V) would be 823 MB for
      * GPT-2 at the defaults, several GB for 128k-token vocabularies */
-    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, TFM_LOAD_LOGITS_ROWS, e) <
-        0)
+    int flags = TFM_LOAD_LOGITS_ROWS | (R->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0);
+    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, flags, e) < 0)
         return -1;
     if (R->t->threads)
         tfm_set_threads(&R->m, R->t->threads);

@@ -28,6 +28,7 @@ enum {
     TOOL_MODEL_BENCH = 1u << 7,
     TOOL_ALL = ~0u,
     TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE, /* tools that record a run into a store */
+    TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS, /* tools that load a checkpoint's weights */
 };
 
 typedef enum {
@@ -77,6 +78,7 @@ typedef struct tool {
     uint64_t seed;     /* --seed, default 42 */
     long threads;      /* --threads, 0: the default */
     int quiet;         /* --quiet */
+    int no_check_weights; /* --no-check-weights: skip the NaN/inf scan at load */
     int help, version;
     int progress;      /* progress lines allowed: stderr is a terminal, not --quiet */
 } tool;

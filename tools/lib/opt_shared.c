@@ -15,6 +15,8 @@ const opt_def opt_shared[] = {
      .min = 1, .max = 1024},
     {.name = "quiet", .short_name = 'q', .help = "no progress, counts or tables on stderr",
      .tools = TOOL_ALL & ~TOOL_MODEL, .type = OPT_FLAG, .off = offsetof(tool, quiet)},
+    {.name = "no-check-weights", .help = "do not scan the weights for NaN and infinities at load",
+     .tools = TOOL_LOADS_WEIGHTS, .type = OPT_FLAG, .off = offsetof(tool, no_check_weights)},
     {.name = "help", .short_name = 'h', .help = "this help", .tools = TOOL_ALL,
      .type = OPT_FLAG, .off = offsetof(tool, help)},
     {.name = "version", .help = "the program's name and version", .tools = TOOL_ALL,
