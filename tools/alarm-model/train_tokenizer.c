@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "drive.h"
 #include "fsio.h"
+#include "grow.h"
 #include "jsonl.h"
 #include "model_cmds.h"
 #include "opt.h"
@@ -55,23 +56,14 @@ typedef struct {
     const args *a;
     char **texts;
     size_t *lens;
-    size_t n, cap, bytes;
+    size_t n, cap_texts, cap_lens, bytes;
 } corpus;
 
 static int corpus_add(corpus *c, const char *s)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 1024;
-        char **t = realloc(c->texts, cap * sizeof *t);
-        if (t)
-            c->texts = t;
-        size_t *l = realloc(c->lens, cap * sizeof *l);
-        if (l)
-            c->lens = l;
-        if (!t || !l)
-            return -1;
-        c->cap = cap;
-    }
+    if (grow_array(&c->texts, &c->cap_texts, c->n + 1, sizeof *c->texts, 1024, NULL) < 0 ||
+        grow_array(&c->lens, &c->cap_lens, c->n + 1, sizeof *c->lens, 1024, NULL) < 0)
+        return -1;
     if (!(c->texts[c->n] = strdup(s)))
         return -1;
     c->lens[c->n] = strlen(s);

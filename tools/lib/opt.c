@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "out.h"
 
 enum { OPT_VAL_BASE = 256, MAX_OPTS = 128 };
@@ -38,14 +39,8 @@ static void set_collect(opt_set *s, const tool_spec *spec, tool *t, void *args)
 
 int opt_list_add(opt_list *l, const char *v)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        const char **p = realloc(l->v, cap * sizeof *p);
-        if (!p)
-            return -1;
-        l->v = p;
-        l->cap = cap;
-    }
+    if (grow_array(&l->v, &l->cap, l->n + 1, sizeof *l->v, 8, NULL) < 0)
+        return -1;
     l->v[l->n++] = v;
     return 0;
 }

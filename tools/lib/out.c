@@ -16,18 +16,19 @@ void tool_init(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void put_prefix(const tool *t)
+/* "TOOL: message\n" on stderr. */
+static void put_message(const tool *t, const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", t->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
 }
 
 void tool_error(const tool *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    put_prefix(t);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_message(t, fmt, ap);
     va_end(ap);
 }
 
@@ -35,9 +36,7 @@ int tool_usage(const tool *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    put_prefix(t);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    put_message(t, fmt, ap);
     va_end(ap);
     if (t->usage)
         fprintf(stderr, "usage: %s\n", t->usage);
