@@ -59,3 +59,24 @@ tools() { for t in "$BIN"/alarm-*; do [ -x "$t" ] && basename "$t"; done; }
         [[ "$output" == *"--seed: 'not-a-number' is not a non-negative integer"* ]] || { echo "$cmd: $output"; return 1; }
     done
 }
+
+# Many records of one line, for the closed-pipe test.
+many() { for i in $(seq 1 "$2"); do cat "$1"; done; }
+
+@test "every record-writing tool ends quietly, exit 0, when its reader closes the pipe" {
+    T="$BATS_TEST_TMPDIR"
+    F="$ROOT/tests/fixtures"
+    awk '{ for (i = 0; i < 2000; i++) { r = $0; gsub(/"q/, "\"p" i "q", r); print r } }' \
+        "$F/select/scored.jsonl" >"$T/scored"
+    many "$F/tfm/records.jsonl" 3000 >"$T/records"
+    checks=(
+        "'$BIN/alarm-select' -q --aspect factuality '$T/scored'"
+        "'$BIN/alarm-model' tokenize --field prompt --tokenizer '$F/tfm/lm_gpt2_tok' '$T/records'"
+        "'$BIN/alarm-model' logprobs --model '$F/tfm/lm_gpt2_tok' '$T/records'"
+    )
+    for c in "${checks[@]}"; do
+        run bash -c "set -o pipefail; $c | head -n 1 >/dev/null"
+        [ "$status" -eq 0 ] || { echo "$c: status $status: $output"; return 1; }
+        [ -z "$output" ] || { echo "$c: said: $output"; return 1; }
+    done
+}
