@@ -95,8 +95,9 @@ check_logprobs() { # $1 = fixture name, extra args follow
     run alarm-model logprobs --model "$FIX/lm_gpt2_tok" --max-tokens 16 "$TMP/long.jsonl"
     [ "$status" -eq 1 ]
     [[ "$output" == *"long.jsonl:1: "*"exceed --max-tokens 16"* ]]
+    # An option the model cannot take is a usage error (issue 9: was exit 1).
     run alarm-model logprobs --model "$FIX/lm_gpt2_tok" --max-tokens 65 "$TMP/in.jsonl"
-    [ "$status" -eq 1 ]
+    [ "$status" -eq 2 ]
     [[ "$output" == *"exceeds the model's 64 positions"* ]]
     echo '{"prompt":"","response":"b"}' >"$TMP/empty.jsonl"
     run alarm-model logprobs --model "$FIX/lm_gpt2_tok" "$TMP/empty.jsonl"

@@ -119,3 +119,19 @@ teardown() {
     run alarm-model train-tokenizer --vocab-size 300 --out "$TMP/nodir/x.json" "$TMP/c.jsonl"
     [ "$status" -eq 1 ]
 }
+
+@test "train-tokenizer refuses empty input, and names the file and line of bad UTF-8" {
+    run alarm-model train-tokenizer --vocab-size 300 --out "$TMP/x.json" </dev/null
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"<stdin>: no texts to train on (0 records)"* ]]
+    [ ! -e "$TMP/x.json" ]
+    : >"$TMP/empty.jsonl"
+    run alarm-model train-tokenizer --vocab-size 300 --out "$TMP/x.json" "$TMP/empty.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"empty.jsonl: no texts to train on"* ]]
+    printf '{"text":"ok"}\n{"text":"ab\xff"}\n' >"$TMP/bad.jsonl"
+    run alarm-model train-tokenizer --vocab-size 300 --out "$TMP/x.json" "$TMP/bad.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bad.jsonl:2: "*"invalid UTF-8 at byte"* ]]
+    [ ! -e "$TMP/x.json" ]
+}

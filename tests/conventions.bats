@@ -80,3 +80,13 @@ many() { for i in $(seq 1 "$2"); do cat "$1"; done; }
         [ -z "$output" ] || { echo "$c: said: $output"; return 1; }
     done
 }
+
+@test "usage errors exit 2: a system not NAME=FILE or named twice, an option the model cannot take" {
+    J="$ROOT/tests/fixtures/judge"
+    run alarm-judge --by-reward fact "$J/hier.jsonl" "$J/hol.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *"NAME=FILE"* ]]
+    run alarm-judge --by-reward fact a="$J/hier.jsonl" a="$J/hol.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *'system name "a" is given twice'* ]]
+    run alarm-model logprobs --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" --max-tokens 65 </dev/null
+    [ "$status" -eq 2 ] && [[ "$output" == *"exceeds the model's 64 positions"* ]]
+}

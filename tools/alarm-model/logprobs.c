@@ -190,6 +190,8 @@ static const tool_spec spec = {
     .page = "alarm-model(1)",
 };
 
+enum { SETUP_USAGE = -2 }; /* setup's return for an option the model cannot take */
+
 static int setup(run *R, alarm_err *e)
 {
     tfm_config cfg;
@@ -200,9 +202,11 @@ static int setup(run *R, alarm_err *e)
     int max_len = tfm_config_max_len(&cfg);
     if (!R->max_tokens)
         R->max_tokens = max_len < 1024 ? max_len : 1024;
-    if (R->max_tokens > max_len)
-        return err_set(e, "--max-tokens %ld exceeds the model's %d positions%s", R->max_tokens,
-                       max_len, max_len < cfg.maxT ? " (its sliding window)" : "");
+    if (R->max_tokens > max_len) {
+        err_set(e, "--max-tokens %ld exceeds the model's %d positions%s", R->max_tokens,
+                max_len, max_len < cfg.maxT ? " (its sliding window)" : "");
+        return SETUP_USAGE;
+    }
     /* logits a chunk of rows at a time: a batch's (B,T,V) would be 823 MB for
      * GPT-2 at the defaults, several GB for 128k-token vocabularies */
     int flags = TFM_LOAD_LOGITS_ROWS | (R->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0);
@@ -249,7 +253,10 @@ int model_cmd_logprobs(int argc, char **argv)
     alarm_err e;
     drive d = {.t = &t, .fn = logprobs_record, .user = &R};
     status = TOOL_OK;
-    if (setup(&R, &e) < 0 || drive_files(&d, &e) < 0 || flush_batch(&R, &e) < 0)
+    int rc = setup(&R, &e);
+    if (rc == SETUP_USAGE)
+        status = tool_usage(&t, "%s", e.msg);
+    else if (rc < 0 || drive_files(&d, &e) < 0 || flush_batch(&R, &e) < 0)
         status = tool_fail(&t, e.msg);
     run_free(&R);
     return tool_finish(&t, status);
