@@ -135,32 +135,50 @@ static size_t at(const tfm_kv *kv, int l, int b, int h, int t)
     return ((((size_t)l * kv->B + b) * kv->NKV + h) * kv->maxT + t) * kv->HS;
 }
 
-int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int B, int T,
-                   alarm_err *e)
+int tfm_kv_prefill_slots(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int n,
+                         int T, const int *slots, alarm_err *e)
 {
     const tfm_config *c = &m->cfg;
-    if (B > kv->B || T > kv->maxT)
-        return err_set(e, "prompts of %d x %d exceed the KV cache's %d x %d", B, T, kv->B,
+    if (n > kv->B || T > kv->maxT)
+        return err_set(e, "prompts of %d x %d exceed the KV cache's %d x %d", n, T, kv->B,
                        kv->maxT);
-    if (tfm_forward_last(m, tokens, lens, B, T, e))
+    for (int b = 0; b < n; b++)
+        if (slots[b] < 0 || slots[b] >= kv->B)
+            return err_set(e, "slot %d out of the KV cache's %d rows", slots[b], kv->B);
+    if (tfm_forward_last(m, tokens, lens, n, T, e))
         return -1;
-    tfm_kv_sync(kv, m);
     for (int l = 0; l < c->L; l++)
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < n; b++)
             for (int t = 0; t < m->lens[b]; t++) {
                 const float *row = m->la[l].qkv + ((size_t)b * T + t) * m->QKV;
                 for (int h = 0; h < c->NKV; h++) {
-                    memcpy(kv->k + at(kv, l, b, h, t), row + (size_t)(c->NH + h) * c->HS,
+                    memcpy(kv->k + at(kv, l, slots[b], h, t), row + (size_t)(c->NH + h) * c->HS,
                            (size_t)c->HS * sizeof(float));
-                    memcpy(kv->v + at(kv, l, b, h, t),
+                    memcpy(kv->v + at(kv, l, slots[b], h, t),
                            row + (size_t)(c->NH + c->NKV + h) * c->HS,
                            (size_t)c->HS * sizeof(float));
                 }
             }
-    for (int b = 0; b < B; b++)
-        kv->pos[b] = m->lens[b];
-    memcpy(kv->logits, m->logits, (size_t)B * c->V * sizeof(float));
+    for (int b = 0; b < n; b++) {
+        kv->pos[slots[b]] = m->lens[b];
+        memcpy(kv->logits + (size_t)slots[b] * c->V, m->logits + (size_t)b * c->V,
+               (size_t)c->V * sizeof(float));
+    }
     return 0;
+}
+
+int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int B, int T,
+                   alarm_err *e)
+{
+    int *slots = malloc((size_t)(B > 0 ? B : 1) * sizeof *slots);
+    if (!slots)
+        return err_set(e, "out of memory");
+    for (int b = 0; b < B; b++)
+        slots[b] = b;
+    tfm_kv_sync(kv, m);
+    int rc = tfm_kv_prefill_slots(kv, m, tokens, lens, B, T, slots, e);
+    free(slots);
+    return rc;
 }
 
 /* Attention of one new query per row against the row's cache (incl. itself). */

@@ -41,6 +41,13 @@ void tfm_kv_sync(tfm_kv *kv, const tfm_model *m);
 int tfm_kv_prefill(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int B, int T,
                    alarm_err *e);
 
+/* Continuous batching: runs n new prompts (n, T) with lens through m and puts
+ * prompt b into cache row slots[b] (its position reset, its next-token logits
+ * in kv->logits row slots[b]); other rows keep their state. Decodes with the
+ * weights as last synced (tfm_kv_build, tfm_kv_prefill, tfm_kv_sync). */
+int tfm_kv_prefill_slots(tfm_kv *kv, tfm_model *m, const int *tokens, const int *lens, int n,
+                         int T, const int *slots, alarm_err *e);
+
 /* Appends tokens[b] to every row b with active[b] (all when active is NULL)
  * and leaves the next-token logits in kv->logits. Inactive rows keep their
  * cache and position; their logits are meaningless. */

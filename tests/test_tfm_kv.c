@@ -174,6 +174,52 @@ static void token_logprobs(void **state)
     tfm_free(&rows);
 }
 
+/* Continuous batching: row 1 finishes and a new prompt takes its slot
+ * while row 0 goes on decoding; both match the full forward. */
+static void kv_slot_reuse(void **state)
+{
+    char dir[4096];
+    alarm_err e;
+    tfm_model m;
+    tfm_kv kv;
+    snprintf(dir, sizeof dir, "%s%s", test_path("fixtures/tfm/"), (const char *)*state);
+    if (tst_load_model(&m, dir, 2, T, &e))
+        fail_msg("%s", e.msg);
+    int V = m.cfg.V, a[T], c[T];
+    for (int t = 0; t < T; t++) {
+        a[t] = (t * 41 + 5) % V;
+        c[t] = (t * 23 + 9) % V;
+    }
+    float *fa = malloc((size_t)T * V * sizeof *fa), *fc = malloc((size_t)T * V * sizeof *fc);
+    assert_int_equal(tfm_forward(&m, a, NULL, 1, T, &e), 0);
+    memcpy(fa, m.logits, (size_t)T * V * sizeof *fa);
+    assert_int_equal(tfm_forward(&m, c, NULL, 1, T, &e), 0);
+    memcpy(fc, m.logits, (size_t)T * V * sizeof *fc);
+    assert_int_equal(tfm_kv_build(&kv, &m, 2, T, &e), 0);
+    /* row 0: prompt a[0..3); slot 1: some other prompt, then replaced */
+    int two[2 * 3] = {a[0], a[1], a[2], c[5], c[6], 0}, lens[2] = {3, 2}, slots[2] = {0, 1};
+    assert_int_equal(tfm_kv_prefill_slots(&kv, &m, two, lens, 2, 3, slots, &e), 0);
+    int tok[2] = {a[3], 1}, both[2] = {1, 1};
+    assert_int_equal(tfm_kv_step(&kv, &m, tok, both, 2, &e), 0);
+    int slot1 = 1, cl = 4;
+    assert_int_equal(tfm_kv_prefill_slots(&kv, &m, c, &cl, 1, 4, &slot1, &e), 0);
+    check_close("row 0 kept", kv.logits, fa + (size_t)3 * V, V, 1e-5, 1e-4);
+    check_close("slot 1 new", kv.logits + V, fc + (size_t)3 * V, V, 1e-5, 1e-4);
+    for (int t = 4; t < 8; t++) {
+        tok[0] = a[t];
+        tok[1] = c[t];
+        assert_int_equal(tfm_kv_step(&kv, &m, tok, both, 2, &e), 0);
+        check_close("row 0", kv.logits, fa + (size_t)t * V, V, 1e-5, 1e-4);
+        check_close("row 1", kv.logits + V, fc + (size_t)t * V, V, 1e-5, 1e-4);
+    }
+    int bad = 2;
+    assert_int_equal(tfm_kv_prefill_slots(&kv, &m, c, &cl, 1, 4, &bad, &e), -1);
+    free(fa);
+    free(fc);
+    tfm_kv_free(&kv);
+    tfm_free(&m);
+}
+
 #define KV(n) {"kv_" n, kv_matches_forward, NULL, NULL, n}
 #define KV_SYNC(n) {"kv_sync_" n, kv_follows_new_weights, NULL, NULL, n}
 
@@ -183,6 +229,8 @@ int main(void)
         KV("gpt2_value"), KV("llama_gqa_untied"), KV("qwen2_bias"), KV("llama3_rope"),
         KV_SYNC("gpt2_value"), KV_SYNC("llama_gqa_untied"),
         cmocka_unit_test(token_logprobs),
+        {"kv_slots_gpt2_value", kv_slot_reuse, NULL, NULL, "gpt2_value"},
+        {"kv_slots_llama_gqa_untied", kv_slot_reuse, NULL, NULL, "llama_gqa_untied"},
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
