@@ -1,0 +1,53 @@
+/* What alarm-rollout's two files share: the options and the state of a run. */
+#ifndef ALARM_ROLLOUT_CLI_H
+#define ALARM_ROLLOUT_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "bpe.h"
+#include "gen_cfg.h"
+#include "opt.h"
+#include "rollout.h"
+#include "rollout_text.h"
+#include "seq.h"
+
+typedef struct {
+    const char *model;
+    long n, top_k, max_new, max_prompt, batch;
+    double temperature, top_p; /* < 0: not given */
+    int greedy, no_eos, trunc_left;
+    long shard_i, shard_n;
+} rollout_args;
+
+/* One prompt record while its samples are out. */
+typedef struct {
+    cJSON *rec;   /* the input record, its "id" replaced per sample */
+    char *id;
+    int32_t *ptok; /* prompt tokens (BOS included), as the policy saw them */
+    int np;
+    int left;     /* samples not yet written */
+} prompt_rec;
+
+typedef struct {
+    const tool *t;
+    const rollout_args *a;
+    gen_cfg gen;
+    bpe *tok;
+    tfm_model m;
+    seq_enc se;
+    seq s;
+    rollout r;
+    rollout_text rt;
+    long records;    /* input records seen, for --shard */
+    long prompts;    /* prompts queued */
+    double t0;
+} sampling;
+
+/* Writes one finished sample as a rollout record on stdout (the emit
+ * callback of the engine). */
+int rollout_write(void *run, const rollout_out *o, alarm_err *e);
+/* One sample of the prompt record `tag` is done with: the last frees it. */
+void rollout_drop(void *run, void *tag);
+
+#endif
