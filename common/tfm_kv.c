@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tfm_gemm_small.h"
 #include "tfm_math.h"
 #include "omp_sizes.h"
 #include "tfm_ops.h"
@@ -226,6 +227,24 @@ TFM_AVX2_CLONE static void step_attention(tfm_kv *kv, const tfm_model *m, int l,
         }
 }
 
+/* out (B, OC) = [res +] inp (B, IC) W^T + bias, W in (out, in) layout, a
+ * few rows at a time: the few-row kernel computes each row the same way
+ * whatever the rows beside it, so a sample's numbers do not depend on the
+ * batch it decodes in (OpenBLAS, for more rows, may round differently). */
+static void rows_matmul(float *out, const float *res, const float *inp, const float *w,
+                        const float *bias, int B, int IC, int OC)
+{
+    int step = tfm_sgemm_small_ok(0, 2) ? TFM_SMALL_M : 1;
+    for (int b0 = 0; b0 < B; b0 += step) {
+        int n = B - b0 < step ? B - b0 : step;
+        size_t o = (size_t)b0 * OC, i = (size_t)b0 * IC;
+        if (res)
+            tfm_matmul_forward_res(out + o, res + o, inp + i, w, bias, (size_t)n, IC, OC, 1);
+        else
+            tfm_matmul_forward(out + o, inp + i, w, bias, (size_t)n, IC, OC, 1);
+    }
+}
+
 static void norm(const tfm_model *m, tfm_kv *kv, float *out, const float *inp, int l, int role,
                  int B)
 {
@@ -244,8 +263,8 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
     int C = c->C;
     norm(m, kv, kv->ln, kv->x, l, TW_LN1_W, B);
     /* every matrix in (out, in) layout here: see decode_w */
-    tfm_matmul_forward(kv->qkv, kv->ln, decode_w(kv, m, l, 0), tfm_w(m, P, l, TW_QKV_B),
-                       (size_t)B, C, m->QKV, 1);
+    rows_matmul(kv->qkv, NULL, kv->ln, decode_w(kv, m, l, 0), tfm_w(m, P, l, TW_QKV_B), B, C,
+                m->QKV);
     if (c->arch == TFM_LLAMA)
         tfm_rope(kv->qkv, m->rope_cos, m->rope_sin, kv->rope_pos, (size_t)B, 1, m->QKV,
                  c->NH + c->NKV, c->HS, 0);
@@ -261,17 +280,17 @@ static void step_layer(tfm_kv *kv, const tfm_model *m, int l, const int *active,
         }
     }
     step_attention(kv, m, l, active, B);
-    tfm_matmul_forward_res(kv->res, kv->x, kv->atty, decode_w(kv, m, l, 1),
-                           tfm_w(m, P, l, TW_O_B), (size_t)B, c->NH * c->HS, C, 1);
+    rows_matmul(kv->res, kv->x, kv->atty, decode_w(kv, m, l, 1), tfm_w(m, P, l, TW_O_B), B,
+                c->NH * c->HS, C);
     norm(m, kv, kv->ln, kv->res, l, TW_LN2_W, B);
-    tfm_matmul_forward(kv->fc, kv->ln, decode_w(kv, m, l, 2), tfm_w(m, P, l, TW_FC_B),
-                       (size_t)B, C, m->FC, 1);
+    rows_matmul(kv->fc, NULL, kv->ln, decode_w(kv, m, l, 2), tfm_w(m, P, l, TW_FC_B), B, C,
+                m->FC);
     if (c->arch == TFM_LLAMA)
         tfm_swiglu_forward(kv->act, kv->fc, (size_t)B, c->FF);
     else
         tfm_gelu_forward(kv->act, NULL, kv->fc, (size_t)B * c->FF);
-    tfm_matmul_forward_res(kv->x, kv->res, kv->act, decode_w(kv, m, l, 3),
-                           tfm_w(m, P, l, TW_PROJ_B), (size_t)B, c->FF, C, 1);
+    rows_matmul(kv->x, kv->res, kv->act, decode_w(kv, m, l, 3), tfm_w(m, P, l, TW_PROJ_B), B,
+                c->FF, C);
 }
 
 int tfm_kv_step(tfm_kv *kv, const tfm_model *m, const int *tokens, const int *active, int B,
@@ -301,7 +320,7 @@ int tfm_kv_step(tfm_kv *kv, const tfm_model *m, const int *tokens, const int *ac
         step_layer(kv, m, l, active, B);
     norm(m, kv, kv->ln, kv->x, -1, TG_LNF_W, B);
     const float *lm = c->tied ? wte : tfm_w(m, m->params, -1, TG_LM);
-    tfm_matmul_forward(kv->logits, kv->ln, lm, NULL, (size_t)B, c->C, c->V, 1);
+    rows_matmul(kv->logits, NULL, kv->ln, lm, NULL, B, c->C, c->V);
     for (int b = 0; b < B; b++)
         if (!active || active[b])
             kv->pos[b]++;

@@ -94,8 +94,10 @@ static int setup(sampling *R, const rollout_args *a, alarm_err *e)
         return -1;
     if (!cfg.lm_head)
         return err_set(e, "%s: %s has no LM head to sample from", a->model, cfg.model_type);
-    int max_new = a->max_new > 0 ? (int)a->max_new : R->gen.max_new_tokens;
     int positions = tfm_config_max_len(&cfg);
+    int max_new = a->max_new > 0 ? (int)a->max_new : R->gen.max_new_tokens;
+    if (a->max_new <= 0 && !R->gen.from_file && max_new > positions / 2)
+        max_new = positions / 2; /* the built-in default leaves room for a prompt */
     int max_prompt = a->max_prompt > 0 ? (int)a->max_prompt : positions - max_new;
     if (max_prompt < 1 || max_prompt + max_new > positions)
         return err_set(e, "--max-new-tokens %d and %d prompt tokens exceed the model's %d "

@@ -15,6 +15,27 @@ static void put_json_string(FILE *f, const char *s)
     cJSON_Delete(j);
 }
 
+/* A JSON string of n bytes of UTF-8, NUL bytes included (a model can emit
+ * the byte token 0x00, which a C string would end at). */
+static void put_json_bytes(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
 static void put_ints(FILE *f, const int32_t *v, int n)
 {
     fputc('[', f);
@@ -28,7 +49,7 @@ static void put_fields(FILE *f, const sampling *R, const prompt_rec *p, const ro
     fputs("\"prompt_id\":", f);
     put_json_string(f, p->id);
     fprintf(f, ",\"sample\":%d,\"response\":", o->sample);
-    put_json_string(f, R->rt.text);
+    put_json_bytes(f, R->rt.text, R->rt.len);
     fputs(",\"prompt_tokens\":", f);
     put_ints(f, p->ptok, p->np);
     fputs(",\"response_tokens\":", f);
