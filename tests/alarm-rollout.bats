@@ -118,3 +118,22 @@ setup() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"$T/bad:2: field \"id\": missing"* ]]
 }
+
+@test "--db records the run, its prompts and rollouts; a failed run keeps only whole prompts" {
+    alarm-rollout --db "$T/s.db" -n 2 --max-new-tokens 6 --model "$M" "$P" >"$T/out"
+    q() { sqlite3 "$T/s.db" "$1"; }
+    [ "$(q "SELECT tool || ' ' || status FROM runs")" = "alarm-rollout ok" ]
+    [ "$(q "SELECT count(*) FROM prompts")" -eq 6 ]
+    [ "$(q "SELECT meta FROM prompts WHERE id = 'p1'")" = '{"topic":"geo"}' ]
+    [ "$(q "SELECT reference FROM prompts WHERE id = 'p4'")" = "about 3 km" ]
+    diff <(q "SELECT id, finish, length(CAST(response AS BLOB)), response_tokens, offsets FROM rollouts ORDER BY rowid") \
+         <(jq -r '[.id, .finish, (.response | utf8bytelength), (.response_tokens | tojson), (.offsets | tojson)] | join("|")' "$T/out")
+    # a bad record on line 5: the run fails, and every prompt stored has both samples
+    { head -n 4 "$P"; echo '{"id": "bad"}'; tail -n 1 "$P"; } >"$T/p"
+    run alarm-rollout --db "$T/s.db" --batch 1 -n 2 --max-new-tokens 6 --model "$M" "$T/p"
+    [ "$status" -eq 1 ]
+    [ "$(q "SELECT status FROM runs WHERE id = 2")" = failed ]
+    [[ "$(q "SELECT message FROM runs WHERE id = 2")" == *'p:5: field "prompt": missing'* ]]
+    [ "$(q "SELECT count(*) FROM (SELECT prompt_id FROM rollouts WHERE run_id = 2 GROUP BY prompt_id HAVING count(*) != 2)")" -eq 0 ]
+    [ "$(q "SELECT count(*) FROM prompts p WHERE run_id = 2 AND NOT EXISTS (SELECT 1 FROM rollouts r WHERE r.run_id = 2 AND r.prompt_id = p.id)")" -eq 0 ]
+}

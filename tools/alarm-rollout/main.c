@@ -67,7 +67,7 @@ static const tool_spec spec = {
     .usage = "alarm-rollout --model DIR [-n N] [--temperature T] [--top-k K] [--top-p P] "
              "[--greedy] [--max-new-tokens M] [--max-prompt-tokens N] "
              "[--truncate-prompt left|error] [--no-eos] [--batch B] [--seed S] [--shard I/N] "
-             "[FILE...]",
+             "[--db FILE] [FILE...]",
     .about = "Samples N responses to each prompt record (FILE..., or standard input) from a\n"
              "checkpoint and writes one rollout record per sample to standard output.\n",
     .opts = opts,
@@ -197,9 +197,16 @@ int main(int argc, char **argv)
     alarm_err e;
     drive d = {.t = &t, .fn = take_prompt, .user = &R};
     status = TOOL_OK;
-    if (setup(&R, &a, &e) < 0 || drive_files(&d, &e) < 0 || rollout_run(&R.r, 0, &e) < 0)
+    R.store.batch = a.batch;
+    const char *failure = NULL;
+    if (setup(&R, &a, &e) < 0 || rstore_open(&R.store, &t, &e) < 0 ||
+        drive_files(&d, &e) < 0 || rollout_run(&R.r, 0, &e) < 0) {
         status = tool_fail(&t, e.msg);
+        failure = e.msg;
+    }
     tool_progress_done(&t);
+    if (rstore_close(&R.store, &t, failure) < 0)
+        status = TOOL_FAIL;
     run_free(&R);
     return tool_finish(&t, status);
 }

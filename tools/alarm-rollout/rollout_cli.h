@@ -8,6 +8,7 @@
 #include "bpe.h"
 #include "gen_cfg.h"
 #include "opt.h"
+#include "run.h"
 #include "rollout.h"
 #include "rollout_text.h"
 #include "seq.h"
@@ -29,9 +30,25 @@ typedef struct {
     int left;     /* samples not yet written */
 } prompt_rec;
 
+/* The store rows of a run (store.c); without --db every call does nothing. */
+typedef struct {
+    tool_run run;
+    sqlite3_stmt *st_prompt, *st_rollout;
+    long batch, prompts_in_batch; /* whole prompts per transaction */
+} rollout_store;
+
+/* One rollout's columns as text (write.c makes them). */
+typedef struct {
+    const char *response;
+    size_t response_len;
+    const char *prompt_tokens, *response_tokens, *offsets, *logprobs, *policy;
+    unsigned long long seed;
+} rollout_cols;
+
 typedef struct {
     const tool *t;
     const rollout_args *a;
+    rollout_store store;
     gen_cfg gen;
     bpe *tok;
     tfm_model m;
@@ -47,6 +64,12 @@ typedef struct {
 /* Writes one finished sample as a rollout record on stdout (the emit
  * callback of the engine). */
 int rollout_write(void *run, const rollout_out *o, alarm_err *e);
+int rstore_open(rollout_store *s, const tool *t, alarm_err *e);
+int rstore_rollout(rollout_store *s, const prompt_rec *p, const char *id, const rollout_out *o,
+                   const rollout_cols *c, alarm_err *e);
+/* Ends the run: ok (failure NULL: the open batch committed) or failed. */
+int rstore_close(rollout_store *s, const tool *t, const char *failure);
+
 /* One sample of the prompt record `tag` is done with: the last frees it. */
 void rollout_drop(void *run, void *tag);
 

@@ -28,7 +28,7 @@ enum {
     TOOL_MODEL_BENCH = 1u << 7,
     TOOL_ROLLOUT = 1u << 8,
     TOOL_ALL = ~0u,
-    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE, /* tools that record a run into a store */
+    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT, /* tools that record a run into a store */
     TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT, /* tools that load a checkpoint's weights */
 };
 
