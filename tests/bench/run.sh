@@ -7,3 +7,4 @@ cd "$(dirname "$0")"
 ./judge.sh
 ./tokenizer.sh
 ./model.sh
+./rollout.sh
