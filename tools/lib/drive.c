@@ -4,16 +4,9 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "out.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* "FILE:LINE: " in front of e's message unless it already starts with FILE:. */
 static int locate(const jsonl_reader *r, alarm_err *e)
@@ -32,7 +25,7 @@ static void show_progress(drive *d, pace *p)
 {
     if (!d->t->progress || (d->records & 255) != 0)
         return;
-    double t = now_s();
+    double t = clock_mono();
     if (t < p->next)
         return;
     p->next = t + 0.25;
@@ -72,7 +65,7 @@ static int drive_one(drive *d, const char *path, pace *p, alarm_err *e)
 
 int drive_files(drive *d, alarm_err *e)
 {
-    pace p = {now_s(), 0};
+    pace p = {clock_mono(), 0};
     int n = d->t->nargs;
     int rc = 0;
     for (int i = 0; i < (n ? n : 1) && rc == 0; i++)
