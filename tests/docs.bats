@@ -85,3 +85,48 @@ SEE ALSO'
         grep -qxF -- "$tb" <<<"$tables" || { echo "section 8 describes $tb, which a store does not have"; return 1; }
     done
 }
+
+# Manual pages a page may name that are not ours (installed by other packages).
+EXTERNAL_PAGES='sqlite3(1) rename(2)'
+
+# The NAME(N) references on the lines read from stdin: ".BR NAME (N)" and
+# "NAME(N)" or "\fBNAME\fR(N)" in running text.
+page_refs() {
+    sed -e 's/\\f[BIRP]//g' -e 's/^\.[BIR][BIR]* //' -e 's/ (\([0-9]\))/(\1)/g' |
+        grep -oE '[A-Za-z0-9_.-]+\([0-9]\)' | sort -u
+}
+
+is_page() { # is_page NAME(N): man/NAME.N exists
+    local name=${1%(*} sec=${1#*(}
+    sec=${sec%)}
+    [ -f "$ROOT/man/$name.$sec" ]
+}
+
+@test "every page a SEE ALSO names is a page in man/ (or a known outside page)" {
+    for m in "$ROOT"/man/*.[1-9]; do
+        refs=$(section "$m" "SEE ALSO" | page_refs)
+        [ -n "$refs" ] || { echo "$m: no SEE ALSO"; return 1; }
+        for r in $refs; do
+            is_page "$r" || [[ " $EXTERNAL_PAGES " == *" $r "* ]] ||
+                { echo "$(basename "$m"): SEE ALSO names $r, which is not a page"; return 1; }
+        done
+    done
+}
+
+@test "every alarm page named anywhere in the manual or the README exists" {
+    for f in "$ROOT"/man/*.[1-9] "$ROOT/README.md" "$ROOT/HACKING.md"; do
+        [ -f "$f" ] || continue
+        for r in $(page_refs < "$f" | grep '^alarm'); do
+            is_page "$r" || { echo "$(basename "$f") names $r, which is not a page"; return 1; }
+        done
+    done
+}
+
+@test "the SEE ALSO check catches a page that does not exist" {
+    printf '.SH NAME\nx\n.SH SEE ALSO\n.BR alarm-nothing (1),\n.BR alarm (7)\n' > "$T/x.1"
+    refs=$(section "$T/x.1" "SEE ALSO" | page_refs)
+    [ "$refs" = "alarm(7)
+alarm-nothing(1)" ]
+    ! is_page alarm-nothing\(1\)
+    is_page alarm\(7\)
+}
