@@ -130,3 +130,30 @@ alarm-nothing(1)" ]
     ! is_page alarm-nothing\(1\)
     is_page alarm\(7\)
 }
+
+# The working documents the project was planned in, which the repository does
+# not ship: a citation of one is a pointer to nothing.
+PLANNING_DOCS='(FORMATS|STYLE|DESIGN)[.]md'
+
+@test "no file cites the planning documents (FORMATS, STYLE, DESIGN)" {
+    # common/ and tools/ are excluded until their comments cite alarm-formats(5).
+    hits=$(cd "$ROOT" && repo_files | grep -vE '^(common|tools)/' |
+           xargs grep -nHE "$PLANNING_DOCS" || true)
+    [ -z "$hits" ] || { echo "$hits"; return 1; }
+}
+
+@test "HACKING.md exists, the README links it, and it names every layer and module" {
+    h="$ROOT/HACKING.md"
+    [ -f "$h" ]
+    grep -qF '(HACKING.md)' "$ROOT/README.md"
+    grep -q '^## The layers' "$h"   # tests/check-layers.sh points there
+    for f in "$ROOT"/tools/lib/*.h; do
+        m=$(basename "$f" .h)
+        grep -qE "\`$m\`" "$h" || { echo "HACKING.md does not describe tools/lib/$m"; return 1; }
+    done
+    # Every module prefix of common/ (bpe_core.c -> bpe), named as `prefix` or `prefix*`.
+    for m in $(cd "$ROOT/common" && ls *.c *.h | sed 's/\.[ch]$//; s/_.*//' | sort -u); do
+        grep -qE "\`$m(\\*|_[a-z_]*)?(\\.h)?\`" "$h" || { echo "HACKING.md does not describe common/$m"; return 1; }
+    done
+    grep -qF 'tests/check-layers.sh' "$h"
+}
