@@ -1,5 +1,5 @@
 #!/usr/bin/awk -f
-# Writes deterministic synthetic *scored* records (FORMATS.md section 3) for the
+# Writes deterministic synthetic *scored* records (alarm-formats(5) section 3) for the
 # demo and for trying alarm-select by hand: PROMPTS prompts x SAMPLES responses,
 # each of 1-4 sentences, one token per word. A hidden quality q drives whether
 # each sentence is factual; the holistic reward sees q through noise, so

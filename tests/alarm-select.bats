@@ -186,15 +186,3 @@ bad_case() { # $1 = fixture name, $2 = expected message part
         cmp "$T/fast" "$T/general"
     done
 }
-
-@test "the man page's examples run" {
-    page="$BATS_TEST_DIRNAME/../man/alarm-select.1"
-    cp "$IN" "$T/scored.jsonl"
-    awk '/^\.EE/ { on = 0 } on { print } /^\.EX/ { on = 1 }' "$page" |
-        sed -e 's/\\-/-/g' -e 's/\\e/\\/g' > "$T/examples.sh"
-    [ "$(grep -c alarm-select "$T/examples.sh")" -ge 2 ]
-    (cd "$T" && bash -e examples.sh > examples.out 2> examples.err)
-    [ "$(sqlite3 "$T/runs.db" "SELECT count(*) FROM runs WHERE status = 'ok'")" -eq 1 ]
-    jq -e '.aspects.factuality.selected' "$T/selection.json"
-    grep -q '^factuality|' "$T/examples.out"
-}

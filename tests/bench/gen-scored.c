@@ -1,4 +1,4 @@
-/* gen-scored: writes N synthetic scored records (FORMATS.md sections 2-3) to
+/* gen-scored: writes N synthetic scored records (alarm-formats(5) sections 2-3) to
  * stdout for the alarm-select benchmark: SAMPLES responses per prompt, each
  * TOKENS tokens of one word each (the last an EOS with an empty span), with
  * the fields a real rollout carries (prompt_tokens, offsets, logprobs) and
