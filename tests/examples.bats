@@ -53,7 +53,7 @@ run_examples() {
 synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
 
 @test "every page with EXAMPLES has its examples run here" {
-    tested="alarm-judge.1 alarm-model.1 alarm-select.1 alarm.7"
+    tested="alarm-judge.1 alarm-model.1 alarm-rollout.1 alarm-select.1 alarm.7"
     for m in "$ROOT"/man/*.[1-9]; do
         n=$(basename "$m")
         if [ -n "$(man_examples "$m")" ]; then
@@ -73,6 +73,16 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     jq -e '.aspects.factuality.selected' "$W/selection.json"
     grep -q '^factuality|' "$W/examples.out"
     [ "$(wc -l < "$W/combined.jsonl")" -eq 6 ]
+}
+
+@test "alarm-rollout(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-rollout.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-rollout ' "$T/ex.sh")" -ge 2 ]
+    run_examples "$T/ex.sh"
+    n=$(wc -l < "$ROOT/data/rollout-prompts.jsonl")
+    [ "$(wc -l < "$W/rollouts.jsonl")" -eq $((4 * n)) ]
+    jq -e -s 'all(.[]; .id == "\(.prompt_id)#\(.sample)")' "$W/rollouts.jsonl"
+    [ "$(cat "$W"/shard0.jsonl "$W"/shard1.jsonl | wc -l)" -eq "$n" ]
 }
 
 @test "alarm-model(1)'s examples run" {
