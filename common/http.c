@@ -1,7 +1,7 @@
 /* http: concurrent JSON POSTs with rate limits and retries (see http.h).
  * Assumes libcurl >= 7.66 (curl_multi_poll). One easy handle per slot is kept
  * for the whole run so connections are reused (keep-alive). Times are taken
- * from CLOCK_MONOTONIC, except Retry-After dates, which are wall-clock. */
+ * from clock_mono, except Retry-After dates, which are wall-clock. */
 #include "http.h"
 
 #include <curl/curl.h>
@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
+#include "grow.h"
 #include "rng.h"
 
 typedef struct {
@@ -45,21 +47,14 @@ struct http_pool {
     struct curl_slist *headers;
     http_job *jobs;
     size_t njobs, capjobs, next_fresh, ndone;
-    size_t *delayed; /* jobs waiting to be retried */
-    size_t ndelayed;
+    size_t *delayed; /* jobs waiting to be retried: room for every job */
+    size_t ndelayed, capdelayed;
     http_slot *slots;
     http_bucket req, tok;
     double pause_until; /* after a Retry-After, nothing new starts before this */
     uint64_t rng;
     http_stats stats;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 double http_backoff(double base, int attempt, double u)
 {
@@ -137,16 +132,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
     http_slot *s = user;
     size_t add = size * n;
-    if (s->len + add + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + add + 1)
-            cap *= 2;
-        char *nb = realloc(s->buf, cap);
-        if (!nb)
-            return 0; /* makes curl fail the transfer with a write error */
-        s->buf = nb;
-        s->cap = cap;
-    }
+    if (grow_array(&s->buf, &s->cap, s->len + add + 1, 1, 4096, NULL) < 0)
+        return 0; /* makes curl fail the transfer with a write error */
     memcpy(s->buf + s->len, data, add);
     s->len += add;
     s->buf[s->len] = '\0';
@@ -229,7 +216,7 @@ int http_pool_new(http_pool **out, const http_opts *o, alarm_err *e)
         curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "alarm-judge/" ALARM_VERSION);
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     }
-    double now = now_mono();
+    double now = clock_mono();
     bucket_init(&p->req, o->rpm, now);
     bucket_init(&p->tok, o->tpm, now);
     *out = p;
@@ -265,18 +252,9 @@ void http_pool_free(http_pool *p)
 int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double tokens,
                   alarm_err *e)
 {
-    if (p->njobs == p->capjobs) {
-        size_t cap = p->capjobs ? 2 * p->capjobs : 64;
-        http_job *nj = realloc(p->jobs, cap * sizeof *nj);
-        size_t *nd = realloc(p->delayed, cap * sizeof *nd);
-        if (nj)
-            p->jobs = nj;
-        if (nd)
-            p->delayed = nd;
-        if (!nj || !nd)
-            return err_set(e, "http: out of memory");
-        p->capjobs = cap;
-    }
+    if (grow_array(&p->jobs, &p->capjobs, p->njobs + 1, sizeof *p->jobs, 64, e) < 0 ||
+        grow_array(&p->delayed, &p->capdelayed, p->njobs + 1, sizeof *p->delayed, 64, e) < 0)
+        return err_set(e, "http: out of memory");
     p->jobs[p->njobs++] = (http_job){tag, body, len, tokens, 0, 0};
     return 0;
 }
@@ -350,7 +328,7 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
 static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks *cb,
                   alarm_err *e)
 {
-    double now = now_mono();
+    double now = clock_mono();
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(p->multi, s->easy);
@@ -410,7 +388,7 @@ static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_er
 
 int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
 {
-    double last_tick = now_mono();
+    double last_tick = clock_mono();
     double tick_s = p->o.tick_s > 0 ? p->o.tick_s : 0.2;
     int idle_ms = (int)(tick_s * 1000.0) > 0 ? (int)(tick_s * 1000.0) : 1;
     int fed_all = cb->feed == NULL;
@@ -419,7 +397,7 @@ int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
             return -1;
         if (fed_all && p->ndone == p->njobs)
             break;
-        if (start_ready(p, now_mono(), e) < 0)
+        if (start_ready(p, clock_mono(), e) < 0)
             return -1;
         int running;
         if (curl_multi_perform(p->multi, &running) != CURLM_OK)
@@ -438,12 +416,12 @@ int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
         if (finished) {
             /* Refill the freed slots before the tick, whose work (commits)
              * then overlaps with requests in flight instead of delaying them. */
-            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, now_mono(), e) < 0)
+            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, clock_mono(), e) < 0)
                 return -1;
             if (curl_multi_perform(p->multi, &running) != CURLM_OK)
                 return err_set(e, "http: transfer loop failed");
         }
-        double now = now_mono();
+        double now = clock_mono();
         if (cb->tick && (finished || now - last_tick >= tick_s)) {
             if (cb->tick(cb->user, e) < 0)
                 return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "lib/chat_server.h"
 #include "http.h"
 
@@ -40,13 +41,6 @@ static int on_done(void *user, size_t tag, const http_result *r, alarm_err *e)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* A chat request whose user message is `user`. */
 static char *chat_body(const char *user)
 {
@@ -67,10 +61,10 @@ static double run_bodies(const http_opts *o, const char *const *users, int n, re
         bodies[i] = chat_body(users[i]);
         assert_int_equal(http_pool_add(p, (size_t)i, bodies[i], strlen(bodies[i]), 10, &e), 0);
     }
-    double t0 = now_s();
+    double t0 = clock_mono();
     http_callbacks cb = {.done = on_done, .user = res};
     assert_int_equal(http_pool_run(p, &cb, &e), 0);
-    double dt = now_s() - t0;
+    double dt = clock_mono() - t0;
     http_pool_free(p);
     for (int i = 0; i < n; i++)
         free(bodies[i]);
@@ -276,10 +270,10 @@ static void long_bodies_go_without_waiting_for_100_continue(void **state)
         snprintf(bodies[i] + n, 9000 - (size_t)n, "\"}]}");
         assert_int_equal(http_pool_add(p, (size_t)i, bodies[i], strlen(bodies[i]), 10, &e), 0);
     }
-    double t0 = now_s();
+    double t0 = clock_mono();
     http_callbacks cb = {.done = on_done, .user = &res};
     assert_int_equal(http_pool_run(p, &cb, &e), 0);
-    assert_true(now_s() - t0 < 0.9); /* a 100-continue wait costs 1 s per request */
+    assert_true(clock_mono() - t0 < 0.9); /* a 100-continue wait costs 1 s per request */
     for (int i = 0; i < 4; i++) {
         assert_true(res.ok[i]);
         free(bodies[i]);
@@ -313,6 +307,49 @@ static void helpers(void **state)
     assert_false(http_retryable(CURLE_UNSUPPORTED_PROTOCOL, 0));
 }
 
+static int count_ok(void *user, size_t tag, const http_result *r, alarm_err *e)
+{
+    (void)tag, (void)e;
+    int *n = user;
+    n[0] += r->ok && r->attempts == 2;
+    n[1]++;
+    return 0;
+}
+
+/* More jobs than the first allocation, more than that waiting to be retried
+ * at once: the job and retry lists grow (grow_array) and keep every job. */
+static void many_jobs_many_retries(void **state)
+{
+    (void)state;
+    enum { N = 150 };
+    chat_server s;
+    assert_int_equal(chat_server_start(&s, NULL), 0);
+    http_opts o = opts(&s);
+    o.concurrency = N;
+    o.backoff_s = 0.2;
+    http_pool *p;
+    alarm_err e;
+    char *bodies[N];
+    assert_int_equal(http_pool_new(&p, &o, &e), 0);
+    for (int i = 0; i < N; i++) {
+        char user[64];
+        snprintf(user, sizeof user, "FLAKY500 q=%d q=1", i);
+        bodies[i] = chat_body(user);
+        assert_int_equal(http_pool_add(p, (size_t)i, bodies[i], strlen(bodies[i]), 1, &e), 0);
+    }
+    int n[2] = {0, 0};
+    http_callbacks cb = {.done = count_ok, .user = n};
+    assert_int_equal(http_pool_run(p, &cb, &e), 0);
+    assert_int_equal(n[1], N);
+    assert_int_equal(n[0], N);
+    assert_int_equal(http_pool_stats(p)->retries, N);
+    http_pool_free(p);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+    assert_int_equal(chat_server_requests(&s), 2 * N);
+    chat_server_stop(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +363,7 @@ int main(void)
         cmocka_unit_test(client_errors_are_not_retried),
         cmocka_unit_test(requests_per_minute_are_limited),
         cmocka_unit_test(long_bodies_go_without_waiting_for_100_continue),
+        cmocka_unit_test(many_jobs_many_retries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
