@@ -369,7 +369,7 @@ END
     cat "$FIX/asp.jsonl" "$T/short.jsonl" >"$T/twice.jsonl"
     run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" asp="$T/twice.jsonl"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"appears more than once in system asp"* ]]
+    [[ "$output" == *"twice.jsonl:7: duplicate prompt \"p3\" in system asp (first at $T/twice.jsonl:1)"* ]]
     run alarm-judge "${SYSTEMS[@]}"
     [ "$status" -eq 2 ]
     [[ "$output" == *"no judge"* ]]

@@ -245,7 +245,10 @@ static void systems_align_by_prompt_id(void **state)
                         "{\"id\":\"p2\",\"prompt\":\"P2\",\"response\":\"b2\",\"rewards\":{\"r\":{\"value\":0}}}\n");
     char *dup = write_tmp("{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"x\"}\n"
                           "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"x\"}\n"
-                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"y\"}\n");
+                          "\n"
+                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"y\"}\n"
+                          "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"y\"}\n"
+                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"z\"}\n");
     char *miss = write_tmp("{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"x\",\"rewards\":{\"r\":{\"value\":0}}}\n"
                            "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"x\",\"rewards\":{\"r\":{\"value\":0}}}\n");
     char specs[4][128];
@@ -271,7 +274,11 @@ static void systems_align_by_prompt_id(void **state)
 
     sp[1] = specs[2];
     assert_int_equal(judge_set_load(&set, sp, 2, NULL, 0, "holistic", &e), -1);
-    assert_non_null(strstr(e.msg, "\"p1\" appears more than once"));
+    /* Both lines named (blank lines count), the earliest repeat of all. */
+    char want[512];
+    snprintf(want, sizeof want, "%s:4: duplicate prompt \"p1\" in system D (first at %s:1)", dup,
+             dup);
+    assert_string_equal(e.msg, want);
     sp[1] = specs[3];
     assert_int_equal(judge_set_load(&set, sp, 2, rw, 1, "holistic", &e), -1);
     assert_non_null(strstr(e.msg, "\"p3\""));
