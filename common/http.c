@@ -5,6 +5,7 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ struct http_pool {
     http_slot *slots;
     http_bucket req, tok;
     double pause_until; /* after a Retry-After, nothing new starts before this */
+    int stopping;       /* http_pool_stop: nothing new starts at all */
     uint64_t rng;
     http_stats stats;
 };
@@ -80,6 +82,31 @@ double http_retry_after(const char *value, double now_epoch)
         return -1;
     double d = (double)t - now_epoch;
     return d > 0 ? d : 0;
+}
+
+const char *http_status_reason(long status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
 }
 
 int http_retryable(int curl_rc, long status)
@@ -261,12 +288,22 @@ int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double
 
 const http_stats *http_pool_stats(const http_pool *p) { return &p->stats; }
 
+void http_pool_stop(http_pool *p) { p->stopping = 1; }
+
+static int any_busy(const http_pool *p)
+{
+    for (int i = 0; i < p->o.concurrency; i++)
+        if (p->slots[i].busy)
+            return 1;
+    return 0;
+}
+
 /* The next job allowed to start now: a due retry first, then a fresh one.
  * Returns the job index, or -1. The job is removed from its list only when
  * the rate limits let it start. */
 static long next_job(http_pool *p, double now)
 {
-    if (now < p->pause_until)
+    if (p->stopping || now < p->pause_until)
         return -1;
     size_t k = p->ndelayed;
     for (size_t i = 0; i < p->ndelayed; i++)
@@ -324,6 +361,40 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
     return 0;
 }
 
+/* Fills r's failure fields (what, whether retries were meant for it, a
+ * message in why) for an attempt that ended with rc and r->status. */
+static void describe_failure(http_result *r, http_slot *s, CURLcode rc, char *why, size_t n)
+{
+    r->retryable = http_retryable((int)rc, r->status);
+    r->error = why;
+    if (rc == CURLE_OK) {
+        const char *reason = http_status_reason(r->status);
+        r->fail = HTTP_FAIL_STATUS;
+        snprintf(why, n, "HTTP %ld%s%s", r->status, *reason ? " " : "", reason);
+        return;
+    }
+    const char *curl_msg = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+    long os = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &os);
+    r->os_errno = (int)os;
+    if (rc == CURLE_COULDNT_CONNECT) {
+        r->fail = HTTP_FAIL_CONNECT;
+        if (os == ECONNREFUSED)
+            snprintf(why, n, "connection refused");
+        else
+            snprintf(why, n, "cannot connect: %s", os ? strerror((int)os) : curl_msg);
+    } else if (rc == CURLE_COULDNT_RESOLVE_HOST) {
+        r->fail = HTTP_FAIL_RESOLVE;
+        snprintf(why, n, "cannot resolve the host name");
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        r->fail = HTTP_FAIL_TIMEOUT;
+        snprintf(why, n, "timed out: %s", curl_msg);
+    } else {
+        r->fail = HTTP_FAIL_TRANSPORT;
+        snprintf(why, n, "%s", curl_msg);
+    }
+}
+
 /* Handles a finished attempt: schedules a retry, or reports the request. */
 static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks *cb,
                   alarm_err *e)
@@ -361,11 +432,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
     r.latency_ms = (now - s->started) * 1000.0;
     r.ok = rc == CURLE_OK && status >= 200 && status < 300;
     if (!r.ok) {
-        if (rc != CURLE_OK)
-            snprintf(why, sizeof why, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-        else
-            snprintf(why, sizeof why, "HTTP status %ld", status);
-        r.error = why;
+        describe_failure(&r, s, rc, why, sizeof why);
         p->stats.failed++;
     } else
         p->stats.ok++;
@@ -377,7 +444,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
  * wait, so the slots never run dry while requests are still being built. */
 static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_err *e)
 {
-    while (!*fed_all && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
+    while (!*fed_all && !p->stopping && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
         int r = cb->feed(cb->user, e);
         if (r < 0)
             return -1;
@@ -395,7 +462,7 @@ int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
     for (;;) {
         if (top_up(p, cb, &fed_all, e) < 0)
             return -1;
-        if (fed_all && p->ndone == p->njobs)
+        if ((fed_all && p->ndone == p->njobs) || (p->stopping && !any_busy(p)))
             break;
         if (start_ready(p, clock_mono(), e) < 0)
             return -1;
