@@ -425,6 +425,13 @@ END
     [[ "$output" == *"hol.jsonl:3: field \"rewards.fact\" is missing"* ]]
 }
 
+@test "a record that is not UTF-8 is refused with its line and byte" {
+    sed $'1s/Answer of hol/Answer \xffof hol/' "$FIX/hol.jsonl" >"$T/hol.jsonl"
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" hol="$T/hol.jsonl"
+    [ "$status" -eq 1 ]
+    [ "$output" = "alarm-judge: $T/hol.jsonl:1: invalid UTF-8 at byte 102" ]
+}
+
 @test "--max-compare judges the same seeded subset of prompts for every pair" {
     run alarm-judge --by-reward fact --max-compare 3 --seed 5 --format json --out "$T/a.jsonl" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]
