@@ -193,8 +193,9 @@ static void report_causes(const tool *t, const judge_causes *cs)
 }
 
 /* After judgments failed for good: their causes, what they mean for the
- * summary, and the rerun advice when a rerun can help (a store keeps the
- * answers, and retries, not the request, were what ran out). Fills e. */
+ * summary, and the rerun advice only when a rerun can help: a store keeps
+ * the answers and some cause was transient (the retries ran out). Fills e
+ * with the message for the run row. */
 static void report_failures(const tool *t, const judging *j, alarm_err *e)
 {
     const judge_progress *p = &j->prog;
