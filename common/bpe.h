@@ -81,11 +81,6 @@ typedef struct {
 int bpe_train(bpe **out, const char *const *texts, const size_t *lens, size_t n,
               const bpe_train_opts *opts, alarm_err *e);
 
-/* 1 when s[0, n) is valid UTF-8 (no overlongs, surrogates or values past
- * U+10FFFF); else 0 with *bad at the first bad byte. (For a caller that
- * checks texts before training, to name the record.) */
-int bpe_utf8_valid(const char *s, size_t n, size_t *bad);
-
 /* Writes tokenizer.json text for t (malloc'd, NUL-terminated) that this
  * loader and Hugging Face's read back to the same tokenizer. */
 int bpe_to_json(char **json, const bpe *t, alarm_err *e);

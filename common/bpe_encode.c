@@ -9,6 +9,7 @@
 #endif
 #include "grow.h"
 #include "bpe_impl.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -475,7 +476,7 @@ int bpe_encode(bpe_out *out, const bpe *t, const char *text, size_t len, int fla
 {
     out->n = 0;
     size_t bad;
-    if (!bpe_utf8_valid(text, len, &bad))
+    if (!utf8_valid(text, len, &bad))
         return err_set(e, "invalid UTF-8 at byte %zu", (size_t)bad);
     for (size_t i = 0; flags & BPE_ADD_SPECIAL && i < t->n_prefix; i++)
         if (out_push(out, t->prefix[i], 0, 0) < 0)

@@ -1,4 +1,4 @@
-/* bpe_text: UTF-8 validation and the NFC normalizer (Qwen2's tokenizers set
+/* bpe_text: UTF-8 decoding and the NFC normalizer (Qwen2's tokenizers set
  * one). NFC comes from ICU; we cut the text at ICU's normalization
  * boundaries and normalize each piece on its own, so every output byte maps
  * back to the input piece it came from and offsets stay in input bytes. */
@@ -8,33 +8,6 @@
 #include <string.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
-
-int bpe_utf8_valid(const char *s, size_t n, size_t *bad)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (!k || i + k > n)
-            goto fail;
-        for (size_t j = 1; j < k; j++)
-            if ((p[i + j] & 0xC0) != 0x80)
-                goto fail;
-        if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
-            (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
-            goto fail; /* overlong, surrogate, or past U+10FFFF */
-        i += k;
-    }
-    return 1;
-fail:
-    *bad = i;
-    return 0;
-}
 
 uint32_t bpe_utf8_next(const char *s, size_t *i)
 {

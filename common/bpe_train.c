@@ -8,6 +8,7 @@
 #endif
 #include "grow.h"
 #include "bpe_impl.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,7 @@ static int collect_words(trainer *tr, const char *const *texts, const size_t *le
     int rc = md ? 0 : err_set(e, "out of memory");
     for (size_t k = 0; rc == 0 && k < n; k++) {
         size_t bad;
-        if (!bpe_utf8_valid(texts[k], lens[k], &bad)) {
+        if (!utf8_valid(texts[k], lens[k], &bad)) {
             rc = err_set(e, "text %zu: invalid UTF-8 at byte %zu", k, bad);
             break;
         }

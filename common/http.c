@@ -1,16 +1,19 @@
 /* http: concurrent JSON POSTs with rate limits and retries (see http.h).
  * Assumes libcurl >= 7.66 (curl_multi_poll). One easy handle per slot is kept
  * for the whole run so connections are reused (keep-alive). Times are taken
- * from CLOCK_MONOTONIC, except Retry-After dates, which are wall-clock. */
+ * from clock_mono, except Retry-After dates, which are wall-clock. */
 #include "http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
+#include "grow.h"
 #include "rng.h"
 
 typedef struct {
@@ -45,21 +48,15 @@ struct http_pool {
     struct curl_slist *headers;
     http_job *jobs;
     size_t njobs, capjobs, next_fresh, ndone;
-    size_t *delayed; /* jobs waiting to be retried */
-    size_t ndelayed;
+    size_t *delayed; /* jobs waiting to be retried: room for every job */
+    size_t ndelayed, capdelayed;
     http_slot *slots;
     http_bucket req, tok;
     double pause_until; /* after a Retry-After, nothing new starts before this */
+    int stopping;       /* http_pool_stop: nothing new starts at all */
     uint64_t rng;
     http_stats stats;
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 double http_backoff(double base, int attempt, double u)
 {
@@ -85,6 +82,31 @@ double http_retry_after(const char *value, double now_epoch)
         return -1;
     double d = (double)t - now_epoch;
     return d > 0 ? d : 0;
+}
+
+const char *http_status_reason(long status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+    }
 }
 
 int http_retryable(int curl_rc, long status)
@@ -137,16 +159,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
     http_slot *s = user;
     size_t add = size * n;
-    if (s->len + add + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + add + 1)
-            cap *= 2;
-        char *nb = realloc(s->buf, cap);
-        if (!nb)
-            return 0; /* makes curl fail the transfer with a write error */
-        s->buf = nb;
-        s->cap = cap;
-    }
+    if (grow_array(&s->buf, &s->cap, s->len + add + 1, 1, 4096, NULL) < 0)
+        return 0; /* makes curl fail the transfer with a write error */
     memcpy(s->buf + s->len, data, add);
     s->len += add;
     s->buf[s->len] = '\0';
@@ -229,7 +243,7 @@ int http_pool_new(http_pool **out, const http_opts *o, alarm_err *e)
         curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "alarm-judge/" ALARM_VERSION);
         curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     }
-    double now = now_mono();
+    double now = clock_mono();
     bucket_init(&p->req, o->rpm, now);
     bucket_init(&p->tok, o->tpm, now);
     *out = p;
@@ -265,30 +279,31 @@ void http_pool_free(http_pool *p)
 int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double tokens,
                   alarm_err *e)
 {
-    if (p->njobs == p->capjobs) {
-        size_t cap = p->capjobs ? 2 * p->capjobs : 64;
-        http_job *nj = realloc(p->jobs, cap * sizeof *nj);
-        size_t *nd = realloc(p->delayed, cap * sizeof *nd);
-        if (nj)
-            p->jobs = nj;
-        if (nd)
-            p->delayed = nd;
-        if (!nj || !nd)
-            return err_set(e, "http: out of memory");
-        p->capjobs = cap;
-    }
+    if (grow_array(&p->jobs, &p->capjobs, p->njobs + 1, sizeof *p->jobs, 64, e) < 0 ||
+        grow_array(&p->delayed, &p->capdelayed, p->njobs + 1, sizeof *p->delayed, 64, e) < 0)
+        return err_set(e, "http: out of memory");
     p->jobs[p->njobs++] = (http_job){tag, body, len, tokens, 0, 0};
     return 0;
 }
 
 const http_stats *http_pool_stats(const http_pool *p) { return &p->stats; }
 
+void http_pool_stop(http_pool *p) { p->stopping = 1; }
+
+static int any_busy(const http_pool *p)
+{
+    for (int i = 0; i < p->o.concurrency; i++)
+        if (p->slots[i].busy)
+            return 1;
+    return 0;
+}
+
 /* The next job allowed to start now: a due retry first, then a fresh one.
  * Returns the job index, or -1. The job is removed from its list only when
  * the rate limits let it start. */
 static long next_job(http_pool *p, double now)
 {
-    if (now < p->pause_until)
+    if (p->stopping || now < p->pause_until)
         return -1;
     size_t k = p->ndelayed;
     for (size_t i = 0; i < p->ndelayed; i++)
@@ -346,11 +361,45 @@ static int start_ready(http_pool *p, double now, alarm_err *e)
     return 0;
 }
 
+/* Fills r's failure fields (what, whether retries were meant for it, a
+ * message in why) for an attempt that ended with rc and r->status. */
+static void describe_failure(http_result *r, http_slot *s, CURLcode rc, char *why, size_t n)
+{
+    r->retryable = http_retryable((int)rc, r->status);
+    r->error = why;
+    if (rc == CURLE_OK) {
+        const char *reason = http_status_reason(r->status);
+        r->fail = HTTP_FAIL_STATUS;
+        snprintf(why, n, "HTTP %ld%s%s", r->status, *reason ? " " : "", reason);
+        return;
+    }
+    const char *curl_msg = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+    long os = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &os);
+    r->os_errno = (int)os;
+    if (rc == CURLE_COULDNT_CONNECT) {
+        r->fail = HTTP_FAIL_CONNECT;
+        if (os == ECONNREFUSED)
+            snprintf(why, n, "connection refused");
+        else
+            snprintf(why, n, "cannot connect: %s", os ? strerror((int)os) : curl_msg);
+    } else if (rc == CURLE_COULDNT_RESOLVE_HOST) {
+        r->fail = HTTP_FAIL_RESOLVE;
+        snprintf(why, n, "cannot resolve the host name");
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        r->fail = HTTP_FAIL_TIMEOUT;
+        snprintf(why, n, "timed out: %s", curl_msg);
+    } else {
+        r->fail = HTTP_FAIL_TRANSPORT;
+        snprintf(why, n, "%s", curl_msg);
+    }
+}
+
 /* Handles a finished attempt: schedules a retry, or reports the request. */
 static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks *cb,
                   alarm_err *e)
 {
-    double now = now_mono();
+    double now = clock_mono();
     long status = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(p->multi, s->easy);
@@ -383,11 +432,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
     r.latency_ms = (now - s->started) * 1000.0;
     r.ok = rc == CURLE_OK && status >= 200 && status < 300;
     if (!r.ok) {
-        if (rc != CURLE_OK)
-            snprintf(why, sizeof why, "%s", s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-        else
-            snprintf(why, sizeof why, "HTTP status %ld", status);
-        r.error = why;
+        describe_failure(&r, s, rc, why, sizeof why);
         p->stats.failed++;
     } else
         p->stats.ok++;
@@ -399,7 +444,7 @@ static int finish(http_pool *p, http_slot *s, CURLcode rc, const http_callbacks 
  * wait, so the slots never run dry while requests are still being built. */
 static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_err *e)
 {
-    while (!*fed_all && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
+    while (!*fed_all && !p->stopping && p->njobs - p->next_fresh < (size_t)p->o.concurrency) {
         int r = cb->feed(cb->user, e);
         if (r < 0)
             return -1;
@@ -410,16 +455,16 @@ static int top_up(http_pool *p, const http_callbacks *cb, int *fed_all, alarm_er
 
 int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
 {
-    double last_tick = now_mono();
+    double last_tick = clock_mono();
     double tick_s = p->o.tick_s > 0 ? p->o.tick_s : 0.2;
     int idle_ms = (int)(tick_s * 1000.0) > 0 ? (int)(tick_s * 1000.0) : 1;
     int fed_all = cb->feed == NULL;
     for (;;) {
         if (top_up(p, cb, &fed_all, e) < 0)
             return -1;
-        if (fed_all && p->ndone == p->njobs)
+        if ((fed_all && p->ndone == p->njobs) || (p->stopping && !any_busy(p)))
             break;
-        if (start_ready(p, now_mono(), e) < 0)
+        if (start_ready(p, clock_mono(), e) < 0)
             return -1;
         int running;
         if (curl_multi_perform(p->multi, &running) != CURLM_OK)
@@ -438,12 +483,12 @@ int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e)
         if (finished) {
             /* Refill the freed slots before the tick, whose work (commits)
              * then overlaps with requests in flight instead of delaying them. */
-            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, now_mono(), e) < 0)
+            if (top_up(p, cb, &fed_all, e) < 0 || start_ready(p, clock_mono(), e) < 0)
                 return -1;
             if (curl_multi_perform(p->multi, &running) != CURLM_OK)
                 return err_set(e, "http: transfer loop failed");
         }
-        double now = now_mono();
+        double now = clock_mono();
         if (cb->tick && (finished || now - last_tick >= tick_s)) {
             if (cb->tick(cb->user, e) < 0)
                 return -1;

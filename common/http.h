@@ -28,15 +28,29 @@ typedef struct {
     double tick_s;            /* the tick callback's longest silence, 0 = 0.2 s */
 } http_opts;
 
+/* What ended a request that failed for good. */
+enum {
+    HTTP_FAIL_NONE,      /* it did not fail */
+    HTTP_FAIL_STATUS,    /* an answer with a status other than 2xx */
+    HTTP_FAIL_CONNECT,   /* no connection (refused, unreachable) */
+    HTTP_FAIL_RESOLVE,   /* the host name did not resolve */
+    HTTP_FAIL_TIMEOUT,   /* no full answer within the timeout */
+    HTTP_FAIL_TRANSPORT, /* anything else below HTTP (TLS, a bad URL, a cut answer) */
+};
+
 /* Outcome of one request, after its last attempt. */
 typedef struct {
     int ok;                  /* 1: a 2xx answer arrived; 0: failed for good */
+    int fail;                /* HTTP_FAIL_*: what ended it, when !ok */
+    int retryable;           /* !ok: the failure was one retries are for (they ran out) */
     long status;             /* last HTTP status, 0 when none arrived */
     const char *body;        /* last response body ('\0'-terminated), may be "" */
     size_t body_len;
     int attempts;            /* 1 + retries used */
     double latency_ms;       /* duration of the last attempt */
-    const char *error;       /* why it failed, when !ok */
+    const char *error;       /* why it failed, when !ok: "HTTP 401 Unauthorized",
+                              * "connection refused", libcurl's message */
+    int os_errno;            /* the system's error of a failed connection, or 0 */
 } http_result;
 
 /* Called once per request when it is done (answered or failed for good);
@@ -78,6 +92,11 @@ int http_pool_add(http_pool *p, size_t tag, const char *body, size_t len, double
 /* Runs until every request is done and the feed (if any) has no more. */
 int http_pool_run(http_pool *p, const http_callbacks *cb, alarm_err *e);
 
+/* From a callback: start nothing more (no new request, no retry, no feed);
+ * http_pool_run returns 0 once the requests in flight are done. Requests
+ * never started get no done callback. */
+void http_pool_stop(http_pool *p);
+
 const http_stats *http_pool_stats(const http_pool *p);
 
 /* Parses a Retry-After value (seconds or an HTTP date); -1 when unusable. */
@@ -90,5 +109,8 @@ double http_backoff(double base, int attempt, double u);
 /* Whether an attempt that ended with curl code `curl_rc` and HTTP status
  * `status` is worth retrying. */
 int http_retryable(int curl_rc, long status);
+
+/* The reason phrase of an HTTP status ("Unauthorized"), "" when unknown. */
+const char *http_status_reason(long status);
 
 #endif

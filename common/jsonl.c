@@ -1,6 +1,8 @@
 /* jsonl: JSON Lines reading and writing (see jsonl.h).
- * Lines are read with getline, so a record may be of any length; parsing is
- * cJSON's, with a check that nothing but whitespace follows the object. */
+ * Lines are read with getline, so a record may be of any length; each line
+ * is checked once as it is read (jsonl_check: UTF-8, surrogates, duplicate
+ * keys), so the raw-line readers get the same check; parsing is cJSON's,
+ * with a check that nothing but whitespace follows the object. */
 #include "jsonl.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@ void jsonl_close(jsonl_reader *r)
     if (r->own_fp && r->fp)
         fclose(r->fp);
     free(r->line);
+    jsonl_check_free(&r->chk);
     memset(r, 0, sizeof *r);
 }
 
@@ -69,29 +72,15 @@ int jsonl_next_line(jsonl_reader *r, alarm_err *e)
             continue;
         if (memchr(r->line, '\0', r->len))
             return jsonl_fail(r, e, "NUL byte in line");
+        if (jsonl_check(&r->chk, r->line, r->len, e) < 0)
+            return err_prefix(e, "%s:%ld", r->name, r->lineno);
         return 1;
     }
-}
-
-/* cJSON ends a string at a decoded U+0000, which would cut text short
- * silently: find a "\u0000" escape whose backslash is not itself escaped. */
-static int has_nul_escape(const char *line)
-{
-    for (const char *p = strstr(line, "u0000"); p; p = strstr(p + 1, "u0000")) {
-        size_t k = 0;
-        while (p - k > line && p[-1 - (long)k] == '\\')
-            k++;
-        if (k % 2 == 1)
-            return 1;
-    }
-    return 0;
 }
 
 int jsonl_parse_line(const jsonl_reader *r, cJSON **out, alarm_err *e)
 {
     *out = NULL;
-    if (has_nul_escape(r->line))
-        return jsonl_fail(r, e, "U+0000 in a string is not supported");
     const char *end = NULL;
     cJSON *rec = cJSON_ParseWithLengthOpts(r->line, r->len, &end, 0);
     if (!rec) {

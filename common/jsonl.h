@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "jsonl_check.h"
 
 typedef struct {
     FILE *fp;
@@ -20,6 +21,7 @@ typedef struct {
     size_t cap;
     size_t len;
     long lineno;      /* 1-based number of the current line */
+    jsonl_check_buf chk; /* jsonl_check's room */
 } jsonl_reader;
 
 /* Opens `path` ("-" means standard input). */
@@ -27,12 +29,16 @@ int jsonl_open(jsonl_reader *r, const char *path, alarm_err *e);
 void jsonl_close(jsonl_reader *r);
 
 /* Reads the next record: returns 1 with *out set, 0 at end of input, -1 on
- * error (malformed JSON, not an object, read error). Blank lines are skipped. */
+ * error (malformed JSON, not an object, read error, or a line jsonl_check
+ * refuses: "FILE:3: invalid UTF-8 at byte 17", "FILE:3: lone surrogate
+ * \ud800 at byte 17", "FILE:3: duplicate key \"prompt\" at byte 40"; bytes
+ * counted from 0 at the start of the line). Blank lines are skipped. */
 int jsonl_next(jsonl_reader *r, cJSON **out, alarm_err *e);
 
 /* The two halves of jsonl_next, for a reader that looks at the raw line
  * before (or instead of) parsing it: jsonl_next_line reads the next non-blank
- * line into r->line (1, 0 at end, -1 on a read error or a NUL byte);
+ * line into r->line and checks it (1, 0 at end, -1 on a read error, a NUL
+ * byte or what jsonl_check refuses);
  * jsonl_parse_line parses it as jsonl_next does (0 or -1). */
 int jsonl_next_line(jsonl_reader *r, alarm_err *e);
 int jsonl_parse_line(const jsonl_reader *r, cJSON **out, alarm_err *e);

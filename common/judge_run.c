@@ -121,10 +121,16 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
                  res->attempts == 1 ? "" : "s");
         error = why;
         k->verdict = JV_FAILED;
+        if (judge_causes_add(&run->st->causes, res, cfg->shown_url ? cfg->shown_url : cfg->endpoint,
+                             cfg->secret)) {
+            run->st->stopped = 1; /* every other request would fail alike */
+            http_pool_stop(run->pool);
+        }
     } else if (judge_parse_response(res->body, &pos, e) < 0) {
         snprintf(why, sizeof why, "malformed answer: %s", e->msg);
         error = why;
         k->verdict = JV_FAILED;
+        judge_causes_add_malformed(&run->st->causes, e->msg);
     } else {
         k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
@@ -301,7 +307,7 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
         http_cache_read_end(cfg->cache, NULL); /* a read transaction left by a failure */
     if (rc == 0) {
         report(&run);
-        for (size_t x = 0; x < n; x += 2) {
+        for (size_t x = 0; x < n && !st->stopped; x += 2) {
             llm_task *ab = &run.tasks[x], *ba = &run.tasks[x + 1];
             judge_tally_add(t, ab->i, ab->j, judge_combine(ab->verdict, ba->verdict));
         }

@@ -11,6 +11,7 @@
 #include "db_writer.h"
 #include "http.h"
 #include "http_cache.h"
+#include "judge_fail.h"
 #include "judge_sys.h"
 #include "judge_table.h"
 #include "judge_tmpl.h"
@@ -26,10 +27,14 @@ typedef struct {
     long failed_requests; /* HTTP requests that failed for good */
     long unparseable;
     double elapsed_s;
+    judge_causes causes; /* why requests failed for good */
+    int stopped;       /* a fatal cause stopped the run: judgments are missing */
 } judge_progress;
 
 typedef struct {
     const char *endpoint;   /* the full chat-completions URL */
+    const char *shown_url;  /* the endpoint in messages (the base URL given), or NULL */
+    const char *secret;     /* the API key, masked in messages; or NULL */
     const char *model;
     const judge_tmpl *tmpl;
     int use_tool;
@@ -43,7 +48,11 @@ typedef struct {
     void *progress_user;
 } judge_llm_cfg;
 
-/* `t` must have been initialised for set->nsys systems. */
+/* `t` must have been initialised for set->nsys systems. A request failed
+ * for good is a failed judgment, its cause counted in stats->causes; at a
+ * fatal cause (judge_fail.h) no new request starts, the ones in flight
+ * finish, stats->stopped is set and 0 is returned with `t` left empty
+ * (the judgments not made are in neither the output nor the store). */
 int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t,
                   judge_progress *stats, alarm_err *e);
 

@@ -22,9 +22,12 @@ static char *xstrdup(const char *s)
 /* qsort has no context argument: the records being sorted are passed here. */
 static const judge_resp *sort_recs;
 
+/* By prompt id, then file order, so a repeated id's first record sorts first. */
 static int cmp_by_id(const void *x, const void *y)
 {
-    return strcmp(sort_recs[*(const size_t *)x].prompt_id, sort_recs[*(const size_t *)y].prompt_id);
+    size_t i = *(const size_t *)x, j = *(const size_t *)y;
+    int c = strcmp(sort_recs[i].prompt_id, sort_recs[j].prompt_id);
+    return c ? c : (i > j) - (i < j);
 }
 
 static long find_id(const judge_system *s, const char *id)
@@ -55,6 +58,7 @@ static int read_record(judge_set *set, jsonl_reader *r, const cJSON *rec, judge_
     if (jsonl_req_string(r, rec, NULL, "prompt", &prompt, e) < 0 ||
         jsonl_req_string(r, rec, NULL, "response", &resp, e) < 0)
         return -1;
+    out->line = r->lineno;
     out->prompt_id = xstrdup(pid);
     out->prompt = xstrdup(prompt);
     out->response = xstrdup(resp);
@@ -126,10 +130,20 @@ static int load_system(judge_set *set, judge_system *s, alarm_err *e)
         s->by_id[i] = i;
     sort_recs = s->r;
     qsort(s->by_id, s->n, sizeof *s->by_id, cmp_by_id);
-    for (size_t i = 1; i < s->n; i++)
-        if (strcmp(s->r[s->by_id[i]].prompt_id, s->r[s->by_id[i - 1]].prompt_id) == 0)
-            return err_set(e, "%s: prompt \"%s\" appears more than once in system %s", s->path,
-                           s->r[s->by_id[i]].prompt_id, s->name);
+    /* Of every repeated id, the one repeated earliest in the file is named,
+     * with the line of its first record. */
+    const judge_resp *dup = NULL, *first = NULL;
+    for (size_t i = 1, f = 0; i < s->n; i++) {
+        if (strcmp(s->r[s->by_id[i]].prompt_id, s->r[s->by_id[f]].prompt_id) != 0)
+            f = i;
+        else if (f == i - 1 && (!dup || s->r[s->by_id[i]].line < dup->line)) {
+            dup = &s->r[s->by_id[i]];
+            first = &s->r[s->by_id[f]];
+        }
+    }
+    if (dup)
+        return err_set(e, "%s:%ld: duplicate prompt \"%s\" in system %s (first at %s:%ld)",
+                       s->path, dup->line, dup->prompt_id, s->name, s->path, first->line);
     return 0;
 }
 

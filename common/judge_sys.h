@@ -15,6 +15,7 @@
 typedef struct {
     char *prompt_id, *prompt, *response;
     double *values;  /* one per reward name of the set; NAN when absent (holistic only) */
+    long line;       /* its line in the system's file */
 } judge_resp;
 
 typedef struct {

@@ -150,12 +150,32 @@ static cJSON *tally_json(const char *const *systems, const judge_tally *t)
     return o;
 }
 
+/* Judgments of the LLM judges that failed for good, and how many they made. */
+static long failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t nprompts,
+                      long *total)
+{
+    long failed = 0;
+    *total = 0;
+    for (size_t k = 0; k < ntallies; k++)
+        if (!t[k].is_reward) {
+            failed += t[k].failed;
+            *total += (long)(nsys * (nsys - 1) * nprompts); /* both orders of every pair */
+        }
+    return failed;
+}
+
 cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t nprompts,
                           const judge_tally *t, size_t ntallies)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
+    long total, failed = failed_of(t, ntallies, nsys, nprompts, &total);
+    if (failed > 0) {
+        cJSON *p = cJSON_AddObjectToObject(o, "partial");
+        cJSON_AddNumberToObject(p, "failed", (double)failed);
+        cJSON_AddNumberToObject(p, "judgments", (double)total);
+    }
     cJSON_AddItemToObject(o, "systems", cJSON_CreateStringArray(systems, (int)nsys));
     cJSON_AddNumberToObject(o, "prompts", (double)nprompts);
     cJSON *judges = cJSON_AddObjectToObject(o, "judges");
@@ -167,6 +187,10 @@ cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t npromp
 int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
                            size_t nprompts, const judge_tally *t, size_t ntallies)
 {
+    long total, failed = failed_of(t, ntallies, nsys, nprompts, &total);
+    if (failed > 0)
+        fprintf(out, "partial: %ld of %ld judgments failed for good and count as ties\n\n",
+                failed, total);
     for (size_t k = 0; k < ntallies; k++) {
         fprintf(out, "%s## %s\n\n", k ? "\n" : "", t[k].name);
         fprintf(out, "Win rate of the row against the column, in %% (win-lose-tie%s), "
@@ -195,7 +219,7 @@ int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
             fprintf(out, " %.2f |\n", average(&t[k], i));
         }
         if (!t[k].is_reward && (t[k].unparseable || t[k].failed))
-            fprintf(out, "\n%ld unparseable answers and %ld failed requests counted as ties.\n",
+            fprintf(out, "\n%ld unparseable answers and %ld failed judgments counted as ties.\n",
                     t[k].unparseable, t[k].failed);
     }
     return ferror(out) ? -1 : 0;

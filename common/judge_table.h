@@ -1,5 +1,5 @@
 /* judge_table: win/tie/lose counts per judge and pair of systems, and the
- * summary of a run (FORMATS.md section 6) as JSON or Markdown.
+ * summary of a run (alarm-judge(1), OUTPUT) as JSON or Markdown.
  * Win rate = 100 * win / (win + lose), 50 when both are 0; average[s] is the
  * mean of s's win rates against every other system. */
 #ifndef ALARM_JUDGE_TABLE_H
@@ -35,11 +35,14 @@ void judge_tally_add(judge_tally *t, size_t i, size_t j, int verdict);
 
 double judge_win_rate(const judge_wlt *c);
 
-/* The summary: {"systems", "prompts", "judges": {NAME: {"matrix", "average"}}}. */
+/* The summary: {"systems", "prompts", "judges": {NAME: {"matrix", "average"}}},
+ * and first "partial": {"failed", "judgments"} when judgments of an LLM
+ * judge failed for good (they count as ties: the rates are not final). */
 cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t nprompts,
                           const judge_tally *t, size_t ntallies);
 
-/* The same as Markdown tables, one per judge. Returns -1 on a write error. */
+/* The same as Markdown tables, one per judge, after a line "partial: F of N
+ * judgments failed for good ..." when some did. Returns -1 on a write error. */
 int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
                            size_t nprompts, const judge_tally *t, size_t ntallies);
 

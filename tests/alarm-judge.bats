@@ -145,6 +145,9 @@ END
     run judge --format json --retries 2 --timeout 0.5 --concurrency 8 --db "$T/db" --out "$T/j.jsonl" "${sys[@]}"
     [ "$status" -eq 1 ]
     [[ "$output" == *"8 judgments failed for good"* ]]
+    [[ "$output" == *"alarm-judge: HTTP 500 Internal Server Error: scripted failure (4 requests)"* ]]
+    [[ "$output" == *"alarm-judge: malformed answer: response is not JSON (4 requests)"* ]]
+    [[ "$output" == *"rerun with the same --db to retry only them"* ]]
     [ "$(requests)" -eq $((32 + 4 + 8 + 4)) ]
     [ "$(jq '[.status] | .[]' "$T/log" | grep -c 429)" -eq 4 ]
     s=$(grep -v '^alarm-judge:' <<<"$output")
@@ -198,6 +201,81 @@ END
     s=$(grep -v '^alarm-judge:' <<<"$output")
     [ "$(cell "$s" test-judge hier hol tie)" -eq 6 ]
     [ "$(cell "$s" test-judge hier hol win_rate)" = 50 ]
+}
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# judge_to OUT ERR ARGS...: runs judge with stdout and stderr in files; sets rc.
+judge_to() { rc=0; local o=$1 e=$2; shift 2; judge "$@" >"$o" 2>"$e" || rc=$?; }
+
+@test "no server (alarm-judge(1)'s example): the cause once with a count, a partial summary, advice only with a store" {
+    port=$(free_port)
+    rc=0
+    alarm-judge --base-url "http://127.0.0.1:$port/v1" --model qwen2.5-7b --backoff 0.01 \
+        a="$FIX/hier.jsonl" b="$FIX/hol.jsonl" >"$T/out" 2>"$T/err" || rc=$?
+    [ "$rc" -eq 1 ]
+    # p5 is identical in hier and hol: 10 of the 12 judgments need a request.
+    grep -qx "alarm-judge: connection refused to http://127.0.0.1:$port/v1 (10 requests)" "$T/err"
+    [ "$(grep -c 'connection refused' "$T/err")" -eq 1 ]
+    grep -q "10 judgments failed for good" "$T/err"
+    ! grep -q "rerun" "$T/err" # no store: a rerun would ask everything again
+    [ "$(head -n 1 "$T/out")" = "partial: 10 of 12 judgments failed for good and count as ties" ]
+    # With a store the failures are worth a rerun, which the advice says.
+    URL="http://127.0.0.1:$port/v1"
+    judge_to "$T/out" "$T/err" --format json --retries 1 --db "$T/db" a="$FIX/hier.jsonl" b="$FIX/hol.jsonl"
+    [ "$rc" -eq 1 ]
+    grep -q "rerun with the same --db to retry only them" "$T/err"
+    [ "$(jq -c .partial "$T/out")" = '{"failed":10,"judgments":12}' ]
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs")" = failed ]
+}
+
+@test "HTTP 401: the server's message (the key masked) and a count; no new request after it; no summary" {
+    key=sk-right-DISTINCTIVE-1234
+    start_server --key "$key" --delay-ms 50
+    export OPENAI_API_KEY=sk-wrong-DISTINCTIVE-0000
+    judge_to "$T/out" "$T/err" --concurrency 2 --retries 3 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$rc" -eq 1 ]
+    # Only the 2 requests in flight at the first 401 were sent, each once.
+    [ "$(requests)" -eq 2 ]
+    grep -qx "alarm-judge: HTTP 401 Unauthorized: Incorrect API key provided: \*\*\*. You can find your API key in your account settings. (2 requests)" "$T/err"
+    grep -q "stopped at an error no retry can fix: 2 of 36 judgments failed for good, 32 not made; no summary" "$T/err"
+    ! grep -q "rerun" "$T/err" # a rerun cannot fix a key
+    [ ! -s "$T/out" ]
+    ! grep -q DISTINCTIVE "$T/err" "$T/db"*
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs")" = failed ]
+    [[ "$(sqlite3 "$T/db" "SELECT message FROM runs")" == *"HTTP 401 Unauthorized"* ]]
+}
+
+@test "HTTP 400 unknown model, 403 and 404: the run stops at the first answer, exit 1, no rerun advice" {
+    start_server --models gpt-x
+    judge_to "$T/out" "$T/err" --concurrency 1 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$rc" -eq 1 ]
+    [ "$(requests)" -eq 1 ]
+    grep -qx 'alarm-judge: HTTP 400 Bad Request: The model `test-judge` does not exist. (1 request)' "$T/err"
+    ! grep -q "rerun" "$T/err"
+    [ ! -s "$T/out" ]
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+    for code in 403 404; do
+        rm -f "$T/log"
+        start_server --status "$code"
+        judge_to "$T/out" "$T/err" --concurrency 3 --format json "${SYSTEMS[@]}"
+        [ "$rc" -eq 1 ]
+        [ "$(requests)" -eq 3 ]
+        grep -q "alarm-judge: HTTP $code [A-Za-z ]*: scripted status $code (3 requests)" "$T/err"
+        [ ! -s "$T/out" ]
+        kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    done
+}
+
+@test "5xx after the retries: each distinct cause once, a partial summary, the rerun advice with a store" {
+    start_server --status 503
+    judge_to "$T/out" "$T/err" --retries 1 --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$rc" -eq 1 ]
+    [ "$(requests)" -eq 64 ] # 32 requests, each tried twice: a 503 is retried, not fatal
+    grep -qx "alarm-judge: HTTP 503 Service Unavailable: scripted status 503 (32 requests)" "$T/err"
+    grep -q "34 judgments failed for good and count as ties in a partial summary; rerun with the same --db to retry only them" "$T/err"
+    [ "$(jq -c .partial "$T/out")" = '{"failed":34,"judgments":36}' ]
 }
 
 @test "kill -9 mid-run: the rerun sends only unanswered requests and ends with the same summary" {
@@ -347,6 +425,13 @@ END
     [[ "$output" == *"hol.jsonl:3: field \"rewards.fact\" is missing"* ]]
 }
 
+@test "a record that is not UTF-8 is refused with its line and byte" {
+    sed $'1s/Answer of hol/Answer \xffof hol/' "$FIX/hol.jsonl" >"$T/hol.jsonl"
+    run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" hol="$T/hol.jsonl"
+    [ "$status" -eq 1 ]
+    [ "$output" = "alarm-judge: $T/hol.jsonl:1: invalid UTF-8 at byte 102" ]
+}
+
 @test "--max-compare judges the same seeded subset of prompts for every pair" {
     run alarm-judge --by-reward fact --max-compare 3 --seed 5 --format json --out "$T/a.jsonl" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]
@@ -369,7 +454,7 @@ END
     cat "$FIX/asp.jsonl" "$T/short.jsonl" >"$T/twice.jsonl"
     run alarm-judge --by-reward fact hier="$FIX/hier.jsonl" asp="$T/twice.jsonl"
     [ "$status" -eq 1 ]
-    [[ "$output" == *"appears more than once in system asp"* ]]
+    [[ "$output" == *"twice.jsonl:7: duplicate prompt \"p3\" in system asp (first at $T/twice.jsonl:1)"* ]]
     run alarm-judge "${SYSTEMS[@]}"
     [ "$status" -eq 2 ]
     [[ "$output" == *"no judge"* ]]

@@ -65,7 +65,7 @@ teardown() {
     printf '{"text": "a\xffb"}\n' >"$TMP/utf.jsonl"
     run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/utf.jsonl"
     [ "$status" -eq 1 ]
-    [[ "$output" == *'utf.jsonl:1: field "text": invalid UTF-8 at byte 1'* ]]
+    [[ "$output" == *'utf.jsonl:1: invalid UTF-8 at byte 11'* ]] # the reader refuses the line first
     printf '{"text": "a\\u0000b"}\n' >"$TMP/nul.jsonl"
     run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/nul.jsonl"
     [ "$status" -eq 1 ]
@@ -79,6 +79,17 @@ teardown() {
     run alarm-model tokenize --tokenizer "$TMP/missing-dir" <<<'{"text":"a"}'
     [ "$status" -eq 1 ]
     [[ "$output" == *"missing-dir"* ]]
+}
+
+@test "tokenize refuses a lone surrogate and a key given twice, naming line and byte" {
+    printf '{"text": "ok"}\n{"text": "a\\ud800"}\n' >"$TMP/sur.jsonl"
+    run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/sur.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'sur.jsonl:2: lone surrogate \ud800 at byte 11'* ]]
+    printf '{"text": "a", "text": "b"}\n' >"$TMP/dup.jsonl"
+    run alarm-model tokenize --tokenizer "$FIX/gpt2" "$TMP/dup.jsonl"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'dup.jsonl:1: duplicate key "text" at byte 14'* ]]
 }
 
 @test "tokenize usage errors exit 2" {

@@ -137,6 +137,31 @@ bad_case() { # $1 = fixture name, $2 = expected message part
 @test "bad input: NaN (not JSON)" { bad_case nan "malformed JSON"; }
 @test "bad input: a missing holistic reward" { bad_case missing-holistic '"rewards.holistic": missing'; }
 
+# refused NAME SED-SCRIPT MESSAGE: line 2 edited by the script is refused with
+# FILE:2: MESSAGE by the fast raw-line reader (no store) and the general one.
+refused() {
+    sed "$2" "$IN" > "$T/$1.jsonl"
+    for db in "" "$T/$1.db"; do
+        run bash -c 'alarm-select -q --aspect factuality ${1:+--db "$1"} "$2" > /dev/null' _ "$db" "$T/$1.jsonl"
+        [ "$status" -eq 1 ]
+        [ "${lines[0]}" = "alarm-select: $T/$1.jsonl:2: $3" ] || { echo "${lines[0]}"; return 1; }
+    done
+}
+
+@test "bad input: invalid UTF-8, a lone surrogate, a key twice (any depth), on both readers" {
+    refused ff $'2s/question: qA/question: \xffA/' "invalid UTF-8 at byte 68"
+    refused overlong $'2s/question: qA/question: \xc0\xafA/' "invalid UTF-8 at byte 68"
+    refused surrogate '2s/question: qA/question: \\ud800A/' 'lone surrogate \ud800 at byte 68'
+    refused low '2s/question: qA/question: \\udc00\\ud800A/' 'lone surrogate \udc00 at byte 68'
+    refused dup '2s/"prompt": "question: qA"/"prompt": "x", "prompt": "question: qA"/' \
+        'duplicate key "prompt" at byte 62'
+    refused nested '2s/{"value": /{"value": 1, "value": /' 'duplicate key "value" at byte 262'
+    # A pair of surrogate escapes is one character, and keys of different
+    # objects may repeat: both are fine.
+    sed '2s/question: qA/question: \\ud83d\\ude00/' "$IN" > "$T/pair.jsonl"
+    alarm-select -q --aspect factuality "$T/pair.jsonl" > /dev/null
+}
+
 @test "records of one prompt must be consecutive" {
     run alarm-select -q --aspect factuality "$FIX/not-consecutive.jsonl"
     [ "$status" -eq 1 ]

@@ -170,6 +170,107 @@ static void put_string_escapes(void **state)
     free(buf);
 }
 
+/* Line 3 of a file (after a good record and a blank line) is `line`: the
+ * raw reader and the parsing one both refuse it with FILE:3: want, or both
+ * accept it when want is NULL. */
+static void expect_line(const char *line, const char *want)
+{
+    char text[4096], path[64], full[1200];
+    snprintf(text, sizeof text, "{\"ok\":1}\n\n%s\n", line);
+    for (int raw = 0; raw < 2; raw++) {
+        jsonl_reader r;
+        open_text(&r, path, text);
+        alarm_err e;
+        cJSON *rec;
+        assert_int_equal(jsonl_next(&r, &rec, &e), 1);
+        cJSON_Delete(rec);
+        int rc = raw ? jsonl_next_line(&r, &e) : jsonl_next(&r, &rec, &e);
+        if (want) {
+            assert_int_equal(rc, -1);
+            snprintf(full, sizeof full, "%s:3: %s", path, want);
+            assert_string_equal(e.msg, full);
+        } else {
+            if (rc != 1)
+                fail_msg("refused %s: %s", line, e.msg);
+            if (!raw)
+                cJSON_Delete(rec);
+        }
+        jsonl_close(&r);
+        unlink(path);
+    }
+}
+
+static void invalid_utf8_is_refused_at_its_byte(void **state)
+{
+    (void)state;
+    expect_line("{\"a\":\"x\xff\"}", "invalid UTF-8 at byte 7");
+    expect_line("{\"a\":1}\xff", "invalid UTF-8 at byte 7");  /* outside a string too */
+    expect_line("{\"a\":\"\xc0\xaf\"}", "invalid UTF-8 at byte 6"); /* overlong '/' */
+    expect_line("{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8 at byte 6"); /* encoded U+D800 */
+    expect_line("{\"a\":\"\xf4\x90\x80\x80\"}", "invalid UTF-8 at byte 6"); /* past U+10FFFF */
+    expect_line("{\"a\":\"\xe2\x82\"}", "invalid UTF-8 at byte 6"); /* cut short */
+    expect_line("{\"\xff\":1}", "invalid UTF-8 at byte 2");      /* in a key */
+    expect_line("{\"a\":\"\xe2\x82\xac \xf0\x9f\x98\x80 \xc3\xa9\"}", NULL);
+}
+
+static void lone_surrogates_are_named(void **state)
+{
+    (void)state;
+    expect_line("{\"a\":\"x\\ud800\"}", "lone surrogate \\ud800 at byte 7");
+    expect_line("{\"a\":\"x\\uD800y\"}", "lone surrogate \\uD800 at byte 7");
+    expect_line("{\"a\":\"\\ud800\\u0041\"}", "lone surrogate \\ud800 at byte 6");
+    expect_line("{\"a\":\"\\udc00\\ud800\"}", "lone surrogate \\udc00 at byte 6");
+    expect_line("{\"a\":\"\\ud800", "lone surrogate \\ud800 at byte 6"); /* at the end of the line */
+    expect_line("{\"a\":\"\\ud83d\\ude00\"}", NULL);                      /* a pair */
+    expect_line("{\"a\":\"\\\\ud800\"}", NULL); /* an escaped backslash, then text */
+    expect_line("{\"a\":\"b\\u0000\"}", "U+0000 in a string is not supported at byte 7");
+}
+
+static void a_key_twice_in_one_object_is_refused(void **state)
+{
+    (void)state;
+    expect_line("{\"prompt\":\"p\",\"id\":1,\"prompt\":\"q\"}", "duplicate key \"prompt\" at byte 21");
+    expect_line("{\"r\":{\"h\":{\"value\":1,\"value\":2}}}", "duplicate key \"value\" at byte 21");
+    expect_line("{\"a\":[{\"b\":1},{\"b\":2,\"b\":3}]}", "duplicate key \"b\" at byte 21");
+    expect_line("{\"a\":{\"b\":1},\"a\":2}", "duplicate key \"a\" at byte 13"); /* after a nested one */
+    expect_line("{\"a\":1,\"\\u0061\":2}", "duplicate key \"\\u0061\" at byte 7");    /* the same key */
+    expect_line("{\"\\u00e9\":1,\"\xc3\xa9\":2}", "duplicate key \"\xc3\xa9\" at byte 12");
+    expect_line("{\"a\\\"\":1,\"a\\\"\":2}", "duplicate key \"a\\\"\" at byte 9");
+    /* Keys repeat across objects, values are not keys, and case counts. */
+    expect_line("{\"a\":{\"a\":{\"a\":1}},\"b\":[{\"a\":1},{\"a\":1}],\"c\":\"a\",\"A\":1}", NULL);
+    expect_line("{\"a\":{\"b\":1},\"b\":2,\"l\":[\"a\",\"a\"]}", NULL);
+    expect_line("{\"\\ud83d\\ude00\":1,\"\\ud83d\\ude01\":1}", NULL);
+    /* More keys than the first allocation, then one again. */
+    char line[2048] = "{";
+    for (int i = 0; i < 100; i++)
+        snprintf(line + strlen(line), sizeof line - strlen(line), "\"k%d\":%d,", i, i);
+    size_t at = strlen(line);
+    strcat(line, "\"k42\":0}");
+    char want[64];
+    snprintf(want, sizeof want, "duplicate key \"k42\" at byte %zu", at);
+    expect_line(line, want);
+    line[at - 1] = '}';
+    line[at] = '\0';
+    expect_line(line, NULL);
+}
+
+static void malformed_lines_are_still_the_parser_s(void **state)
+{
+    (void)state;
+    char path[64];
+    const char *bad[] = {"{\"a\":]", "}{\"a\":1,\"a\":2", "{\"a\":\"\\u12\"}", "{\"a\":\"\\", "[[[[{\"a"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        jsonl_reader r;
+        open_text(&r, path, bad[i]);
+        alarm_err e;
+        cJSON *rec;
+        assert_int_equal(jsonl_next(&r, &rec, &e), -1);
+        assert_non_null(strstr(e.msg, "malformed JSON"));
+        jsonl_close(&r);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +280,10 @@ int main(void)
         cmocka_unit_test(typed_fields),
         cmocka_unit_test(write_with_keeps_untouched_bytes),
         cmocka_unit_test(put_string_escapes),
+        cmocka_unit_test(invalid_utf8_is_refused_at_its_byte),
+        cmocka_unit_test(lone_surrogates_are_named),
+        cmocka_unit_test(a_key_twice_in_one_object_is_refused),
+        cmocka_unit_test(malformed_lines_are_still_the_parser_s),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

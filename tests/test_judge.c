@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "judge.h"
+#include "judge_fail.h"
 #include "judge_reward.h"
 #include "judge_sys.h"
 #include "judge_table.h"
@@ -245,7 +246,10 @@ static void systems_align_by_prompt_id(void **state)
                         "{\"id\":\"p2\",\"prompt\":\"P2\",\"response\":\"b2\",\"rewards\":{\"r\":{\"value\":0}}}\n");
     char *dup = write_tmp("{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"x\"}\n"
                           "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"x\"}\n"
-                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"y\"}\n");
+                          "\n"
+                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"y\"}\n"
+                          "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"y\"}\n"
+                          "{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"z\"}\n");
     char *miss = write_tmp("{\"id\":\"p1\",\"prompt\":\"P\",\"response\":\"x\",\"rewards\":{\"r\":{\"value\":0}}}\n"
                            "{\"id\":\"p2\",\"prompt\":\"P\",\"response\":\"x\",\"rewards\":{\"r\":{\"value\":0}}}\n");
     char specs[4][128];
@@ -271,7 +275,11 @@ static void systems_align_by_prompt_id(void **state)
 
     sp[1] = specs[2];
     assert_int_equal(judge_set_load(&set, sp, 2, NULL, 0, "holistic", &e), -1);
-    assert_non_null(strstr(e.msg, "\"p1\" appears more than once"));
+    /* Both lines named (blank lines count), the earliest repeat of all. */
+    char want[512];
+    snprintf(want, sizeof want, "%s:4: duplicate prompt \"p1\" in system D (first at %s:1)", dup,
+             dup);
+    assert_string_equal(e.msg, want);
     sp[1] = specs[3];
     assert_int_equal(judge_set_load(&set, sp, 2, rw, 1, "holistic", &e), -1);
     assert_non_null(strstr(e.msg, "\"p3\""));
@@ -296,6 +304,78 @@ static void systems_align_by_prompt_id(void **state)
     }
 }
 
+static void error_messages_from_bodies(void **state)
+{
+    (void)state;
+    char m[256];
+    judge_error_message("{\"error\": {\"message\": \"Incorrect API key provided: sk-abc. Bye\", "
+                        "\"type\": \"invalid_request_error\"}}", m, sizeof m, "sk-abc");
+    assert_string_equal(m, "Incorrect API key provided: ***. Bye");
+    judge_error_message("{\"object\": \"error\", \"message\": \"The model `x` does not exist.\"}",
+                        m, sizeof m, NULL);
+    assert_string_equal(m, "The model `x` does not exist.");
+    judge_error_message("{\"detail\": \"Not Found\"}", m, sizeof m, NULL);
+    assert_string_equal(m, "Not Found");
+    judge_error_message("{\"error\": \"quota\\nexceeded\"}", m, sizeof m, NULL);
+    assert_string_equal(m, "quota exceeded"); /* one line */
+    judge_error_message("upstream connect error\r\n", m, sizeof m, NULL);
+    assert_string_equal(m, "upstream connect error");
+    judge_error_message("<html><body>502</body></html>", m, sizeof m, NULL);
+    assert_string_equal(m, "");
+    judge_error_message("{\"choices\": []}", m, sizeof m, NULL);
+    assert_string_equal(m, "");
+    /* A long message is cut to about 200 bytes, never inside a character. */
+    char body[700] = "{\"error\": {\"message\": \"";
+    for (int i = 0; i < 150; i++)
+        strcat(body, "\xc3\xa9");
+    strcat(body, "\"}}");
+    judge_error_message(body, m, sizeof m, NULL);
+    size_t n = strlen(m);
+    assert_true(n <= 200 && n >= 190);
+    assert_string_equal(m + n - 3, "...");
+    assert_true((unsigned char)m[n - 4] == 0xa9);
+}
+
+static http_result failed(int fail, long status, int retryable, const char *error, const char *body)
+{
+    return (http_result){.fail = fail, .status = status, .retryable = retryable, .error = error,
+                         .body = body, .attempts = 1};
+}
+
+static void causes_are_counted_once_each(void **state)
+{
+    (void)state;
+    judge_causes cs = {0};
+    const char *url = "http://127.0.0.1:9/v1";
+    http_result refused = failed(HTTP_FAIL_CONNECT, 0, 1, "connection refused", "");
+    for (int i = 0; i < 18; i++)
+        assert_int_equal(judge_causes_add(&cs, &refused, url, NULL), 0);
+    http_result busy = failed(HTTP_FAIL_STATUS, 503, 1, "HTTP 503 Service Unavailable", "");
+    assert_int_equal(judge_causes_add(&cs, &busy, url, NULL), 0);
+    judge_causes_add_malformed(&cs, "response is not JSON");
+    assert_int_equal(cs.n, 3);
+    assert_string_equal(cs.c[0].what, "connection refused to http://127.0.0.1:9/v1");
+    assert_int_equal(cs.c[0].requests, 18);
+    assert_string_equal(cs.c[1].what, "HTTP 503 Service Unavailable");
+    assert_string_equal(cs.c[2].what, "malformed answer: response is not JSON");
+    assert_true(judge_causes_transient(&cs));
+    assert_false(judge_causes_fatal(&cs));
+    /* 400, 401, 403, 404 and a transport error no retry is for stop the run. */
+    const long fatal[] = {400, 401, 403, 404};
+    for (int i = 0; i < 4; i++) {
+        http_result r = failed(HTTP_FAIL_STATUS, fatal[i], 0, "HTTP", "{\"error\":{\"message\":\"no\"}}");
+        assert_int_equal(judge_causes_add(&cs, &r, url, NULL), 1);
+    }
+    http_result tls = failed(HTTP_FAIL_TRANSPORT, 0, 0, "SSL certificate problem", "");
+    assert_int_equal(judge_causes_add(&cs, &tls, url, NULL), 1);
+    assert_true(judge_causes_fatal(&cs));
+    assert_int_equal(cs.n, JUDGE_CAUSES);
+    assert_string_equal(cs.c[3].what, "HTTP: no");
+    http_result big = failed(HTTP_FAIL_STATUS, 413, 0, "HTTP 413 Payload Too Large", "");
+    assert_int_equal(judge_causes_add(&cs, &big, url, NULL), 0); /* this request only */
+    assert_int_equal(cs.other, 1);                              /* no room left */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +388,8 @@ int main(void)
         cmocka_unit_test(tallies_and_win_rates),
         cmocka_unit_test(consistency_counts_by_hand),
         cmocka_unit_test(systems_align_by_prompt_id),
+        cmocka_unit_test(error_messages_from_bodies),
+        cmocka_unit_test(causes_are_counted_once_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if ((rc = select_feed_line(&sc, &r, &e)) < 0)
                 break;
         }
-        free(r.line);
+        jsonl_close(&r);
         if (rc == 0 && select_finish(&sc, &e) == 0) {
             cJSON_Delete(select_report_json(&sc));
             fflush(out);

@@ -17,7 +17,11 @@ Markers in the user message inject faults:
   MALFORMED    200 with a body that is not JSON
 A request with "tools" gets a tool call answer, otherwise a text answer
 (--text-only ignores tools). --key K answers 401 unless the request carries
-"Authorization: Bearer K". The server stops by itself after --max-seconds.
+"Authorization: Bearer K", with an OpenAI-style error body that repeats the
+key it was given (as a careless server might: a client must not print it).
+--models M1,M2 answers 400 "model_not_found" to any other model;
+--status N answers every request with status N and an OpenAI-style error.
+The server stops by itself after --max-seconds.
 --workers N forks N processes sharing the listening socket, for benchmarks:
 one Python process serialises the CPU work of 32 simultaneous answers, which
 adds its own latency; the fault markers' "first time" is then per process."""
@@ -64,12 +68,20 @@ def chat_answer(req, text, use_tool):
             "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13}}
 
 
+def openai_error(message, kind, code):
+    return json.dumps({"error": {"message": message, "type": kind, "param": None,
+                                 "code": code}}).encode()
+
+
 def decide(st, body, headers):
     """Returns (status, extra headers, body bytes, delay seconds, log fields)."""
     a = st.args
     delay = a.delay_ms / 1000.0
     if a.key is not None and headers.get("authorization") != "Bearer " + a.key:
-        return 401, {}, b'{"error": {"message": "bad key"}}', delay, {"auth": False}
+        given = headers.get("authorization", "")[len("Bearer "):]
+        return 401, {}, openai_error("Incorrect API key provided: %s. You can find your API "
+                                     "key in your account settings." % given,
+                                     "invalid_request_error", "invalid_api_key"), delay, {"auth": False}
     try:
         req = json.loads(body)
         user = [m["content"] for m in req["messages"] if m["role"] == "user"][0]
@@ -77,6 +89,11 @@ def decide(st, body, headers):
         return 400, {}, b'{"error": {"message": "bad request"}}', 0, {}
     info = {"auth": True, "user": user, "model": req.get("model"),
             "temperature": req.get("temperature"), "tools": "tools" in req}
+    if a.status:
+        return a.status, {}, openai_error("scripted status %d" % a.status, "scripted", None), delay, info
+    if a.models and req.get("model") not in a.models.split(","):
+        return 400, {}, openai_error("The model `%s` does not exist." % req.get("model"),
+                                     "invalid_request_error", "model_not_found"), delay, info
     if "FAIL500" in user:
         return 500, {}, b'{"error": {"message": "scripted failure"}}', delay, info
     if "FLAKYMS429" in user and st.first_time("429ms", body):
@@ -113,7 +130,7 @@ async def read_request(reader):
     return method, path, headers, body
 
 
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -168,6 +185,8 @@ def main():
     p.add_argument("--slow-ms", type=float, default=3000)
     p.add_argument("--key")
     p.add_argument("--text-only", action="store_true")
+    p.add_argument("--models")
+    p.add_argument("--status", type=int, default=0)
     p.add_argument("--max-seconds", type=float, default=600)
     p.add_argument("--workers", type=int, default=1)
     args = p.parse_args()

@@ -124,6 +124,8 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
                              .progress = show_progress, .progress_user = (void *)t};
         cfg.http.url = j->url;
         cfg.http.auth_header = j->auth;
+        cfg.shown_url = a->base_url;
+        cfg.secret = j->auth ? getenv(a->key_env) : NULL;
         cfg.http.seed = t->seed;
         if (judge_tally_init(&j->tallies[j->nt], a->model, j->set.nsys, 0, e) < 0)
             return -1;
@@ -132,7 +134,7 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
         if (rc < 0)
             return -1;
     }
-    for (size_t k = 0; k < a->rewards.n; k++) {
+    for (size_t k = 0; k < a->rewards.n && !j->prog.stopped; k++) {
         char jname[512];
         snprintf(jname, sizeof jname, "reward:%s", a->rewards.v[k]);
         if (judge_tally_init(&j->tallies[j->nt], jname, j->set.nsys, 1, e) < 0 ||
@@ -179,6 +181,44 @@ static int summarise(const tool *t, const judge_args *a, const judging *j)
     return rc;
 }
 
+/* Each distinct cause of the failed requests, first occurrence and count. */
+static void report_causes(const tool *t, const judge_causes *cs)
+{
+    for (size_t i = 0; i < cs->n; i++)
+        tool_error(t, "%s (%ld request%s)", cs->c[i].what, cs->c[i].requests,
+                   cs->c[i].requests == 1 ? "" : "s");
+    if (cs->other)
+        tool_error(t, "and %ld more request%s that failed otherwise", cs->other,
+                   cs->other == 1 ? "" : "s");
+}
+
+/* After judgments failed for good: their causes, what they mean for the
+ * summary, and the rerun advice only when a rerun can help: a store keeps
+ * the answers and some cause was transient (the retries ran out). Fills e
+ * with the message for the run row. */
+static void report_failures(const tool *t, const judging *j, alarm_err *e)
+{
+    const judge_progress *p = &j->prog;
+    report_causes(t, &p->causes);
+    const judge_cause *first = NULL; /* for the run row: the first fatal cause, or the first */
+    for (size_t i = 0; i < p->causes.n; i++)
+        if (!first || (p->causes.c[i].fatal && !first->fatal))
+            first = &p->causes.c[i];
+    err_set(e, "%ld judgments failed for good%s%s", p->failed, first ? ": " : "",
+            first ? first->what : "");
+    if (p->stopped) {
+        tool_error(t, "stopped at an error no retry can fix: %ld of %ld judgments failed for "
+                      "good, %ld not made; no summary", p->failed, p->total, p->total - p->done);
+        return;
+    }
+    if (j->run.db.h && judge_causes_transient(&p->causes))
+        tool_error(t, "%ld judgments failed for good and count as ties in a partial summary; "
+                      "rerun with the same --db to retry only them", p->failed);
+    else
+        tool_error(t, "%ld judgments failed for good and count as ties in a partial summary",
+                   p->failed);
+}
+
 int judging_main(const tool *t, const judge_args *a)
 {
     judging j = {.tallies = calloc(a->rewards.n + 1, sizeof *j.tallies),
@@ -193,15 +233,13 @@ int judging_main(const tool *t, const judge_args *a)
         goto done; /* the message is out; no store opened yet */
     if (judging_open(&j, t, a, &e) < 0 || judging_run(&j, t, a, &e) < 0)
         goto fail;
-    if (summarise(t, a, &j) < 0) {
+    if (!j.prog.stopped && summarise(t, a, &j) < 0) {
         err_set(&e, "error writing the summary");
         goto fail;
     }
     status = TOOL_OK;
     if (j.prog.failed > 0) {
-        tool_error(t, "%ld judgments failed for good and were counted as ties; "
-                      "rerun with the same --db to retry only them", j.prog.failed);
-        err_set(&e, "some requests failed for good");
+        report_failures(t, &j, &e);
         status = TOOL_FAIL;
     }
     if (run_end(&j.run, t, status == TOOL_OK ? NULL : e.msg) < 0)

@@ -18,6 +18,7 @@
 #include "model_cmds.h"
 #include "opt.h"
 #include "out.h"
+#include "utf8.h"
 
 typedef struct {
     long vocab_size, min_frequency;
@@ -76,7 +77,7 @@ static int add_text(corpus *c, const jsonl_reader *r, const char *key, const cha
                     alarm_err *e)
 {
     size_t bad;
-    if (!bpe_utf8_valid(s, strlen(s), &bad))
+    if (!utf8_valid(s, strlen(s), &bad))
         return jsonl_fail(r, e, "field \"%s\": invalid UTF-8 at byte %zu", key, bad);
     return corpus_add(c, s) < 0 ? err_set(e, "out of memory") : 0;
 }
