@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* Copies raw[0, n) into out as UTF-8, each bad byte as U+FFFD (3 bytes);
  * map[i] is where raw byte i starts in out (map[n] = the end). */
 static size_t repair(char *out, const char *raw, size_t n, size_t *map, size_t *replaced)
@@ -11,7 +13,7 @@ static size_t repair(char *out, const char *raw, size_t n, size_t *map, size_t *
     size_t o = 0, i = 0;
     while (i < n) {
         size_t bad = n;
-        if (bpe_utf8_valid(raw + i, n - i, &bad))
+        if (utf8_valid(raw + i, n - i, &bad))
             bad = n - i;
         for (size_t k = 0; k < bad; k++) {
             map[i + k] = o;
