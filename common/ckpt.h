@@ -1,4 +1,4 @@
-/* ckpt: writing a checkpoint directory atomically (FORMATS.md section 7).
+/* ckpt: writing a checkpoint directory atomically (alarm-formats(5) section 7).
  * Files are written into a fresh temporary directory beside the final one
  * (FINAL.ckpt-tmp-XXXXXX); ckpt_commit makes them durable and renames the
  * directory into place, so a crash never leaves a half-written checkpoint

@@ -1,5 +1,5 @@
 /* consist: how consistent an aspect reward is with the holistic reward
- * (FORMATS.md section 4). Over unordered pairs of responses to one prompt,
+ * (alarm-formats(5) section 4). Over unordered pairs of responses to one prompt,
  * an aspect agrees when its difference has the holistic difference's sign.
  * Used by alarm-select (pairs within a prompt group) and alarm-judge (the two
  * systems' responses to one prompt). Pure arithmetic: no allocation, no I/O. */

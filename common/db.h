@@ -1,4 +1,4 @@
-/* db: the SQLite store every tool can record into (FORMATS.md section 8).
+/* db: the SQLite store every tool can record into (alarm-formats(5) section 8).
  * WAL mode and a busy timeout, so one tool reads while another writes; the
  * schema version lives in PRAGMA user_version and migrations run forward on
  * open; statements are prepared once with bound parameters. A run is recorded

@@ -1,5 +1,5 @@
 /* judge: what every part of alarm-judge shares: verdicts and the judgment
- * record (FORMATS.md section 6). A verdict is always about the two systems,
+ * record (alarm-formats(5) section 6). A verdict is always about the two systems,
  * never about the position an output was shown in: in order "ba" the judge
  * saw system b's response as Output (a), and saying "Output (a)" is "b". */
 #ifndef ALARM_JUDGE_H

@@ -1,4 +1,4 @@
-/* judge_reward: judging by a reward instead of a model (FORMATS.md section 6).
+/* judge_reward: judging by a reward instead of a model (alarm-formats(5) section 6).
  * The reward's consistency with the holistic reward over the same pairs is
  * counted with consist_count_pair (consist.h), as alarm-select does. */
 #ifndef ALARM_JUDGE_REWARD_H

@@ -1,4 +1,4 @@
-/* reward: the combined reward of one scored record (FORMATS.md section 4):
+/* reward: the combined reward of one scored record (alarm-formats(5) section 4):
  * reading a record's response, tokens, offsets and rewards into a compact
  * form, placing span rewards on tokens through the byte offsets, and the four
  * combination modes with the too-short rule and optional sigmoid shaping.

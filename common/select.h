@@ -110,7 +110,7 @@ void select_free(select_ctx *c);
 /* 1 when aspect column a may be picked automatically (see select.c). */
 int select_eligible(const select_ctx *c, size_t a);
 
-/* The consistency report of FORMATS.md section 4 (plus why each aspect was
+/* The consistency report of alarm-formats(5) section 4 (plus why each aspect was
  * or was not picked). Caller owns the result. */
 cJSON *select_report_json(const select_ctx *c);
 /* The same as a table for people. */

@@ -1,4 +1,4 @@
-/* select_report: alarm-select's consistency report (FORMATS.md section 4) as
+/* select_report: alarm-select's consistency report (alarm-formats(5) section 4) as
  * JSON, as a table on stderr, and as rows of the store. Every aspect met in
  * the input is reported, with why it was or was not combined. */
 #include <math.h>

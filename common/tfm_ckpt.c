@@ -1,5 +1,5 @@
 /* tfm_ckpt: loading through the safetensors module and saving through the
- * atomic checkpoint writer (FORMATS.md section 7). */
+ * atomic checkpoint writer (alarm-formats(5) section 7). */
 #include "tfm_ckpt.h"
 
 #include <stdio.h>

@@ -11,7 +11,7 @@
 
 typedef enum { TFM_GPT2 = 0, TFM_LLAMA = 1 } tfm_arch;
 
-/* Extra heads on top of the backbone (FORMATS.md section 7 names). */
+/* Extra heads on top of the backbone (alarm-formats(5) section 7 names). */
 typedef enum {
     TFM_CLS_NONE = 0,
     TFM_CLS_SCORE = 1, /* sequence score at the last non-padding token: score.weight */

@@ -1,5 +1,5 @@
 /* tfm_ops: the transformer's kernels over plain float arrays.
- * Conventions (STYLE.md section 2): outputs first, then saved statistics,
+ * Argument order (the same in every kernel): outputs first, then saved statistics,
  * then const inputs and weights, then dimensions. Forward kernels overwrite
  * their outputs; every backward twin ACCUMULATES (+=) into its d-buffers, so
  * callers zero them first. N is a number of rows (B*T). */
