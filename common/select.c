@@ -3,9 +3,12 @@
  * spliced before its closing brace, built in one buffer and written once. */
 #include "select.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int oom(alarm_err *e) { return err_set(e, "out of memory"); }
 
@@ -123,9 +126,32 @@ int select_init(select_ctx *c, const select_opts *o, FILE *out, alarm_err *e)
         }
         if (build_aspects_json(c, e) < 0)
             return -1;
-    } else if (!(c->spool = tmpfile())) {
-        return err_set(e, "cannot create a temporary file for the records");
     }
+    return 0;
+}
+
+/* The spill file of automatic selection, in o.tmpdir, made on the first
+ * record (so a bad directory is a failure of the run, not a usage error)
+ * and unlinked at once so nothing is left behind. */
+static int open_spool(select_ctx *c, alarm_err *e)
+{
+    const char *dir = c->o.tmpdir && *c->o.tmpdir ? c->o.tmpdir : "/tmp";
+    size_t n = strlen(dir) + sizeof "/alarm-select-XXXXXX";
+    char *path = malloc(n);
+    if (!path)
+        return oom(e);
+    snprintf(path, n, "%s/alarm-select-XXXXXX", dir);
+    int fd = mkstemp(path);
+    int err = errno;
+    if (fd >= 0) {
+        unlink(path);
+        if (!(c->spool = fdopen(fd, "w+")))
+            err = errno, close(fd);
+    }
+    free(path);
+    if (!c->spool)
+        return err_set(e, "cannot create a temporary file for the records in %s: %s", dir,
+                       strerror(err));
     return 0;
 }
 
@@ -355,6 +381,8 @@ static int store_rewards(select_ctx *c, const jsonl_reader *r, const cJSON *rec,
 static int keep(select_ctx *c, const jsonl_reader *r, const char *text, const char *id,
                 const char *pid, alarm_err *e)
 {
+    if (!c->spool && open_spool(c, e) < 0)
+        return -1;
     if (fputs(text, c->spool) == EOF || putc('\n', c->spool) == EOF)
         return err_set(e, "writing the temporary file of records failed");
     if (grow0(&c->kept, &c->kept_cap, c->nkept + 1, sizeof *c->kept) < 0)
@@ -512,6 +540,8 @@ static int build_aspects_json(select_ctx *c, alarm_err *e)
 /* Second pass of automatic selection: the kept records, in input order. */
 static int emit_kept(select_ctx *c, alarm_err *e)
 {
+    if (!c->spool)
+        return 0;
     if (fflush(c->spool) != 0 || fseek(c->spool, 0, SEEK_SET) != 0)
         return err_set(e, "reading back the temporary file of records failed");
     for (size_t i = 0; i < c->nkept; i++) {

@@ -31,6 +31,7 @@ typedef struct {
     size_t n_lower;
     size_t auto_k;                 /* 0: combine the given aspects; else pick k */
     double max_incons;             /* automatic: pick only at most this; < 0: no bound */
+    const char *tmpdir;            /* automatic: where the records spill; NULL: /tmp */
 } select_opts;
 
 typedef struct {

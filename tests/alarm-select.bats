@@ -211,3 +211,13 @@ refused() {
         cmp "$T/fast" "$T/general"
     done
 }
+
+@test "--select auto spills its records under TMPDIR" {
+    mkdir "$T/tmp"
+    TMPDIR="$T/tmp" alarm-select -q --select auto "$IN" > "$T/out"
+    [ "$(wc -l < "$T/out")" -eq 6 ]
+    [ -z "$(ls -A "$T/tmp")" ]               # unlinked: nothing left behind
+    run env TMPDIR="$T/nope" alarm-select -q --select auto "$IN"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"temporary file for the records in $T/nope: No such file or directory"* ]] || { echo "$output"; return 1; }
+}

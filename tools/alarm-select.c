@@ -168,6 +168,7 @@ int main(int argc, char **argv)
     int status = opt_parse(&t, &spec, &a, argc, argv);
     a.sel.lower_better = a.lower.v;
     a.sel.n_lower = a.lower.n;
+    a.sel.tmpdir = getenv("TMPDIR"); /* where --select auto spills the records */
     if (status < 0 && a.sel.max_incons >= 0 && !a.sel.auto_k)
         status = tool_usage(&t, "--max-inconsistency needs --select auto");
     if (status < 0 && select_init(&sc, &a.sel, stdout, &e) < 0)
