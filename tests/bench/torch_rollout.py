@@ -17,22 +17,11 @@ import time
 import torch
 import torch.nn.functional as F
 
+import torch_bench  # the same parameters as alarm-model bench's twin
 
-class GPT2(torch.nn.Module):
-    def __init__(self, V, L, NH, C, maxT):
-        super().__init__()
-        self.NH, self.C = NH, C
-        P = torch.nn.Parameter
-        self.wte = P(torch.randn(V, C) * 0.02)
-        self.wpe = P(torch.randn(maxT, C) * 0.01)
-        self.blocks = torch.nn.ModuleList()
-        for _ in range(L):
-            b = torch.nn.Module()
-            b.ln1, b.ln2 = torch.nn.LayerNorm(C), torch.nn.LayerNorm(C)
-            b.attn, b.proj = torch.nn.Linear(C, 3 * C), torch.nn.Linear(C, C)
-            b.fc, b.fc2 = torch.nn.Linear(C, 4 * C), torch.nn.Linear(4 * C, C)
-            self.blocks.append(b)
-        self.lnf = torch.nn.LayerNorm(C)
+
+class GPT2(torch_bench.GPT2):
+    """torch_bench's model, with a forward that takes positions and a mask."""
 
     def forward(self, x, pos, mask, cache):
         """x (B, T) tokens at positions pos (B, T); mask (B, S) over all keys."""
