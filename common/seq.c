@@ -44,6 +44,18 @@ static int seq_reserve(seq *s, size_t n, alarm_err *e)
     return 0;
 }
 
+int seq_append(seq *s, int32_t id, alarm_err *e)
+{
+    size_t n = (size_t)s->np + (size_t)s->nr;
+    if (seq_reserve(s, n + 1, e) < 0)
+        return -1;
+    size_t end = s->nr ? s->offs[2 * (size_t)s->nr - 1] : 0;
+    s->ids[n] = id;
+    s->offs[2 * (size_t)s->nr] = s->offs[2 * (size_t)s->nr + 1] = end;
+    s->nr++;
+    return 0;
+}
+
 /* np, nr are the untruncated counts with the prompt at ids[0..np) and the
  * response at ids[np..np+nr): applies the policy and the vocabulary check. */
 static int seq_finish(seq *s, const seq_enc *se, int np, int nr, alarm_err *e)

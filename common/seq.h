@@ -55,6 +55,10 @@ int seq_encode(seq *s, seq_enc *se, const char *prompt, size_t plen, const char 
  * response_tokens); offs are left zero. Same checks and truncation. */
 int seq_set_tokens(seq *s, const seq_enc *se, const int32_t *prompt, int np,
                    const int32_t *response, int nr, alarm_err *e);
+/* Appends token id to the response with the empty span at its end (an EOS
+ * a trainer teaches the model to end with). No length check: encode with
+ * one token of room. */
+int seq_append(seq *s, int32_t id, alarm_err *e);
 void seq_free(seq *s);
 
 /* B sequences right-padded to the longest, and the row map: entry k of

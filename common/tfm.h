@@ -131,6 +131,9 @@ int tfm_forward_last(tfm_model *m, const int *tokens, const int *lens, int B, in
 
 /* Zeroes parameter gradients and head-output gradients. */
 void tfm_zero_grad(tfm_model *m);
+/* Zeroes only the head-output gradients a loss adds into: between the
+ * micro-batches of one accumulated step. */
+void tfm_zero_head_grads(tfm_model *m);
 
 /* lp[i] = log p(ids[i] | the positions up to row rows[i]) for n (b * T + t)
  * rows of the last forward: the log-softmax of the LM head at those rows,

@@ -105,7 +105,7 @@ static int write_weights(const tfm_model *m, const char *dir, const tfm_save_opt
 int tfm_save_as(const tfm_model *m, const char *dir, const char *tokenizer_dir,
                 const tfm_save_opts *opts, alarm_err *e)
 {
-    static const tfm_save_opts f32_one_file = {ST_F32, 0};
+    static const tfm_save_opts f32_one_file = {ST_F32, 0, NULL, NULL};
     if (!opts)
         opts = &f32_one_file;
     /* checked before anything exists on disk */
@@ -125,6 +125,8 @@ int tfm_save_as(const tfm_model *m, const char *dir, const char *tokenizer_dir,
         if (access(path, R_OK) == 0)
             rc = ckpt_copy_file(&w, path, tok_files[i], e);
     }
+    if (!rc && opts->extra)
+        rc = opts->extra(&w, opts->extra_ctx, e);
     if (!rc)
         rc = ckpt_commit(&w, e);
     if (rc) {

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "ckpt.h"
 #include "tfm.h"
 
 /* A set of named tensors convertible to fp32. */
@@ -50,6 +51,10 @@ typedef struct {
                                16-bit values round to nearest even like torch's .to() */
     size_t max_shard_bytes; /* 0: one model.safetensors; else shards of at most this
                                many bytes as transformers makes them (st_write_dir) */
+    /* more files for the same checkpoint (a trainer's state), written into
+     * the temporary directory before it replaces DIR; or NULL */
+    int (*extra)(const ckpt_writer *w, void *ctx, alarm_err *e);
+    void *extra_ctx;
 } tfm_save_opts;
 
 /* Writes DIR atomically: config.json (its "torch_dtype" names opts->dtype),

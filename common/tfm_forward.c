@@ -143,10 +143,15 @@ int tfm_forward_last(tfm_model *m, const int *tokens, const int *lens, int B, in
 
 void tfm_zero_grad(tfm_model *m)
 {
-    size_t BT = (size_t)m->B * m->T;
     if (!m->grads)
         return;
     memset(m->grads, 0, m->nparams * sizeof *m->grads);
+    tfm_zero_head_grads(m);
+}
+
+void tfm_zero_head_grads(tfm_model *m)
+{
+    size_t BT = (size_t)m->B * m->T;
     if (m->dlogits)
         memset(m->dlogits, 0, BT * m->cfg.V * sizeof(float));
     if (m->dvalues)

@@ -1,0 +1,74 @@
+/* train: the one training loop of the supervised trainers (alarm-sft now;
+ * alarm-rm and alarm-ppo take the same shape): examples as seq sequences,
+ * an order shuffled per epoch from the seed, optimizer steps of grad_accum
+ * right-padded micro-batches (HF's averaging: each micro-batch's mean loss
+ * over its target tokens, divided by grad_accum), clipping and the schedule
+ * of tfm_optim, a token-weighted evaluation loss, and a state small enough
+ * to write beside each checkpoint (train_state.c) so a resumed run goes on
+ * exactly where the killed one was. Gradients live in m->grads, one array:
+ * the place an all-reduce will hook in. */
+#ifndef ALARM_TRAIN_H
+#define ALARM_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "err.h"
+#include "seq.h"
+#include "tfm.h"
+#include "tfm_optim.h"
+
+typedef struct {
+    int batch, grad_accum;
+    tfm_adamw opt; /* lr, betas, decay, clip, schedule, warmup, total steps */
+    uint64_t seed; /* the data order */
+} train_cfg;
+
+/* Where a run is: everything resume needs besides weights and moments. */
+typedef struct {
+    long step;        /* optimizer steps done */
+    int epoch;        /* the epoch being read (0-based) */
+    size_t cursor;    /* examples of that epoch already used */
+    double best_val;  /* lowest validation loss so far; < 0: none yet */
+    long best_step;
+} train_state;
+
+typedef struct {
+    const seq *const *ex; /* the training examples */
+    size_t n;
+    size_t *order;        /* (n) this epoch's permutation */
+    int order_epoch;      /* the epoch `order` is for; -1: none */
+    const seq **rows;     /* (batch) one micro-batch */
+    seq_batch sb;
+} train_data;
+
+int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, int max_len,
+                    alarm_err *e);
+void train_data_free(train_data *d);
+
+/* Optimizer steps one epoch takes. */
+long train_steps_per_epoch(const train_cfg *c, size_t n);
+
+/* One optimizer step on m (built for batch x max_len, tfm_train_alloc'd):
+ * *loss is the step's mean micro-batch loss, *gnorm the gradient norm
+ * before clipping. A non-finite loss is an error naming the step, and the
+ * weights are left as they were. */
+int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d, float *loss,
+               float *gnorm, alarm_err *e);
+
+/* Mean loss over every target token of ex[0, n), batch rows at a time. */
+int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,
+               double *loss, alarm_err *e);
+
+/* trainer_state.json and optimizer.safetensors (AdamW's moments, and the
+ * fp32 weights when the checkpoint's own are 16-bit, so a resume is exact)
+ * into a checkpoint being written. */
+int train_state_save(const ckpt_writer *w, const train_state *st, const train_cfg *c,
+                     const tfm_model *m, int master_weights, alarm_err *e);
+
+/* Reads them back from checkpoint dir into st and m (moments, and the
+ * weights when the fp32 copy is there). */
+int train_state_load(const char *dir, train_state *st, tfm_model *m, alarm_err *e);
+
+#endif

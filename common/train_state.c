@@ -1,0 +1,151 @@
+/* train_state: a trainer's state beside its checkpoint (train.h), in files
+ * a person can read: trainer_state.json (step, epoch, cursor, best
+ * validation loss, the settings the schedule depends on) and
+ * optimizer.safetensors (exp_avg.NAME and exp_avg_sq.NAME per tensor, as
+ * torch's AdamW names them, and master.NAME fp32 weights when the
+ * checkpoint's weights are 16-bit). */
+#include "train.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsio.h"
+#include "st.h"
+
+static const char *const sched_names[] = {"constant", "linear", "cosine"};
+
+static char *state_json(const train_state *st, const train_cfg *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "format", "alarm trainer state 1");
+    cJSON_AddNumberToObject(o, "step", (double)st->step);
+    cJSON_AddNumberToObject(o, "epoch", st->epoch);
+    cJSON_AddNumberToObject(o, "cursor", (double)st->cursor);
+    if (st->best_val >= 0) {
+        cJSON_AddNumberToObject(o, "best_val_loss", st->best_val);
+        cJSON_AddNumberToObject(o, "best_step", (double)st->best_step);
+    }
+    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(o, "batch", c->batch);
+    cJSON_AddNumberToObject(o, "grad_accum", c->grad_accum);
+    cJSON_AddNumberToObject(o, "lr", c->opt.lr);
+    cJSON_AddStringToObject(o, "schedule", sched_names[c->opt.sched]);
+    cJSON_AddNumberToObject(o, "warmup", c->opt.warmup);
+    cJSON_AddNumberToObject(o, "total_steps", c->opt.total);
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int train_state_save(const ckpt_writer *w, const train_state *st, const train_cfg *c,
+                     const tfm_model *m, int master_weights, alarm_err *e)
+{
+    char *json = state_json(st, c);
+    if (!json)
+        return err_set(e, "out of memory");
+    int rc = ckpt_write_file(w, "trainer_state.json", json, strlen(json), e);
+    free(json);
+    int per = master_weights ? 3 : 2;
+    size_t n = (size_t)m->ntab * per;
+    st_out *outs = calloc(n, sizeof *outs);
+    char (*names)[160] = calloc(n, sizeof *names);
+    if (!rc && (!outs || !names))
+        rc = err_set(e, "out of memory");
+    static const char *const prefix[] = {"exp_avg", "exp_avg_sq", "master"};
+    for (int i = 0; !rc && i < m->ntab; i++) {
+        const tfm_tensor *t = &m->tab[i];
+        const float *src[3] = {m->m + t->offset, m->v + t->offset, m->params + t->offset};
+        for (int k = 0; k < per; k++) {
+            st_out *o = &outs[(size_t)i * per + k];
+            snprintf(names[(size_t)i * per + k], sizeof *names, "%s.%s", prefix[k], t->name);
+            o->name = names[(size_t)i * per + k];
+            o->data = src[k];
+            o->ndim = t->ndim;
+            o->shape[0] = t->shape[0];
+            o->shape[1] = t->shape[1];
+        }
+    }
+    char path[8192];
+    if (!rc && !ckpt_path(w, "optimizer.safetensors", path, sizeof path))
+        rc = err_set(e, "checkpoint path too long");
+    if (!rc)
+        rc = st_write(path, outs, n, ST_F32, NULL, e);
+    free(outs);
+    free(names);
+    return rc;
+}
+
+static int get_count(const cJSON *o, const char *path, const char *name, double *v,
+                     alarm_err *e)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(f) || f->valuedouble < 0 || f->valuedouble != floor(f->valuedouble))
+        return err_set(e, "%s: field \"%s\": expected a count", path, name);
+    *v = f->valuedouble;
+    return 0;
+}
+
+static int read_state(const char *dir, train_state *st, alarm_err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/trainer_state.json", dir);
+    size_t len;
+    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
+    if (!text)
+        return err_prefix(e, "cannot resume");
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!o)
+        return err_set(e, "%s: malformed JSON", path);
+    double step, epoch, cursor;
+    int rc = get_count(o, path, "step", &step, e) || get_count(o, path, "epoch", &epoch, e) ||
+                     get_count(o, path, "cursor", &cursor, e)
+                 ? -1
+                 : 0;
+    const cJSON *bv = cJSON_GetObjectItemCaseSensitive(o, "best_val_loss");
+    const cJSON *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step");
+    if (!rc) {
+        st->step = (long)step;
+        st->epoch = (int)epoch;
+        st->cursor = (size_t)cursor;
+        st->best_val = cJSON_IsNumber(bv) ? bv->valuedouble : -1;
+        st->best_step = cJSON_IsNumber(bs) ? (long)bs->valuedouble : 0;
+    }
+    cJSON_Delete(o);
+    return rc;
+}
+
+int train_state_load(const char *dir, train_state *st, tfm_model *m, alarm_err *e)
+{
+    if (read_state(dir, st, e) < 0)
+        return -1;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
+    st_set *s = NULL;
+    if (st_open(&s, path, e) < 0)
+        return err_prefix(e, "cannot resume");
+    static const char *const prefix[] = {"exp_avg", "exp_avg_sq", "master"};
+    int rc = 0;
+    for (int i = 0; !rc && i < m->ntab; i++) {
+        const tfm_tensor *t = &m->tab[i];
+        float *dst[3] = {m->m + t->offset, m->v + t->offset, m->params + t->offset};
+        for (int k = 0; !rc && k < 3; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s.%s", prefix[k], t->name);
+            const st_tensor *x = st_find(s, name);
+            if (!x && k == 2)
+                continue; /* fp32 weights: the checkpoint's own */
+            if (!x || x->numel != t->numel)
+                rc = err_set(e, "%s: tensor %s %s", path, name, x ? "has the wrong size" : "is missing");
+            else
+                rc = st_to_f32(x, dst[k], e);
+        }
+    }
+    st_close(s);
+    return rc;
+}
