@@ -79,6 +79,18 @@ const char *const db_migrations[] = {
     "  response TEXT NOT NULL, -- the JSON body answered\n"
     "  latency_ms INTEGER, created_at TEXT NOT NULL\n"
     ");\n",
+    /* 1 -> 2: the trainers' evaluations. */
+    "CREATE TABLE train_evals (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), step INTEGER NOT NULL,\n"
+    "  epoch REAL NOT NULL,       -- epochs done (steps / steps per epoch)\n"
+    "  lr REAL,                   -- the learning rate of the step's update\n"
+    "  train_loss REAL,           -- mean over the steps since the last row\n"
+    "  val_loss REAL,             -- over every target token of --val\n"
+    "  tokens INTEGER NOT NULL,   -- target tokens trained on so far\n"
+    "  checkpoint TEXT,           -- the directory written, NULL when none\n"
+    "  best INTEGER NOT NULL,     -- 1 when val_loss is the lowest so far\n"
+    "  PRIMARY KEY (run_id, step)\n"
+    ");\n",
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -101,6 +101,8 @@ void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step)
 float tfm_optim_step(tfm_model *m, const tfm_adamw *o, int step)
 {
     float norm = tfm_grad_norm(m), k = 1.0f;
+    if (!isfinite(norm))
+        return norm; /* a NaN or infinite gradient: no update (the caller reports it) */
     if (o->grad_clip > 0 && o->grad_clip / (norm + 1e-6f) < 1.0f)
         k = o->grad_clip / (norm + 1e-6f);
     adamw_update(m, o, tfm_lr_at(o, step), step + 1, k);

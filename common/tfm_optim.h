@@ -35,7 +35,8 @@ float tfm_clip_grad(tfm_model *m, float max_norm);
 void tfm_adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step);
 
 /* Clip, schedule and update: the whole optimizer step after backward.
- * `step` is the number of updates done before this one. Returns the norm. */
+ * `step` is the number of updates done before this one. Returns the norm;
+ * when it is not finite nothing is updated (weights and moments as they were). */
 float tfm_optim_step(tfm_model *m, const tfm_adamw *o, int step);
 
 #endif

@@ -44,6 +44,21 @@ static void shuffle(train_data *d, uint64_t seed, int epoch)
     d->order_epoch = epoch;
 }
 
+uint64_t train_data_hash(const seq *const *ex, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over (np, nr, ids) of each example */
+    for (size_t i = 0; i < n; i++) {
+        int32_t head[2] = {ex[i]->np, ex[i]->nr};
+        const unsigned char *parts[2] = {(const unsigned char *)head,
+                                         (const unsigned char *)ex[i]->ids};
+        size_t lens[2] = {sizeof head, (size_t)(ex[i]->np + ex[i]->nr) * sizeof(int32_t)};
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < lens[k]; j++)
+                h = (h ^ parts[k][j]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
 long train_steps_per_epoch(const train_cfg *c, size_t n)
 {
     size_t per = (size_t)c->batch * (size_t)c->grad_accum;
@@ -99,9 +114,15 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
                            st->step + 1, isnan(l) ? "NaN" : "infinite");
         }
         sum += l;
+        st->tokens += (double)d->sb.n;
         tfm_backward(m);
     }
     *gnorm = tfm_optim_step(m, &c->opt, (int)st->step);
+    if (!isfinite(*gnorm)) {
+        *st = before;
+        return err_set(e, "step %ld: the gradient norm is %s; the weights are left as they were",
+                       st->step + 1, isnan(*gnorm) ? "NaN" : "infinite");
+    }
     st->step++;
     *loss = (float)(sum / c->grad_accum);
     return 0;

@@ -23,6 +23,9 @@ typedef struct {
     int batch, grad_accum;
     tfm_adamw opt; /* lr, betas, decay, clip, schedule, warmup, total steps */
     uint64_t seed; /* the data order */
+    /* what the run trains on, so a resume on other data is refused */
+    size_t examples;
+    uint64_t data_hash; /* train_data_hash */
 } train_cfg;
 
 /* Where a run is: everything resume needs besides weights and moments. */
@@ -30,6 +33,7 @@ typedef struct {
     long step;        /* optimizer steps done */
     int epoch;        /* the epoch being read (0-based) */
     size_t cursor;    /* examples of that epoch already used */
+    double tokens;    /* target tokens trained on, over the whole run */
     double best_val;  /* lowest validation loss so far; < 0: none yet */
     long best_step;
 } train_state;
@@ -47,6 +51,9 @@ int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, in
                     alarm_err *e);
 void train_data_free(train_data *d);
 
+/* A fingerprint of the examples' tokens, in their order. */
+uint64_t train_data_hash(const seq *const *ex, size_t n);
+
 /* Optimizer steps one epoch takes. */
 long train_steps_per_epoch(const train_cfg *c, size_t n);
 
@@ -61,14 +68,22 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
 int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,
                double *loss, alarm_err *e);
 
-/* trainer_state.json and optimizer.safetensors (AdamW's moments, and the
- * fp32 weights when the checkpoint's own are 16-bit, so a resume is exact)
- * into a checkpoint being written. */
+/* What train_state_save writes besides trainer_state.json. */
+enum {
+    TRAIN_SAVE_OPTIMIZER = 1, /* optimizer.safetensors: AdamW's moments */
+    TRAIN_SAVE_MASTER = 2     /* and the fp32 weights (master.NAME), when the
+                                 checkpoint's own are 16-bit, so a resume is exact */
+};
+
+/* trainer_state.json (and what `what` asks) into a checkpoint being written. */
 int train_state_save(const ckpt_writer *w, const train_state *st, const train_cfg *c,
-                     const tfm_model *m, int master_weights, alarm_err *e);
+                     const tfm_model *m, int what, alarm_err *e);
 
 /* Reads them back from checkpoint dir into st and m (moments, and the
- * weights when the fp32 copy is there). */
-int train_state_load(const char *dir, train_state *st, tfm_model *m, alarm_err *e);
+ * weights when the fp32 copy is there), after checking that the run's
+ * settings `c` are the ones the state was saved with (data, batch, seed,
+ * optimizer, schedule): a difference is an error naming the setting. */
+int train_state_load(const char *dir, const train_cfg *c, train_state *st, tfm_model *m,
+                     alarm_err *e);
 
 #endif

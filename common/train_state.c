@@ -17,40 +17,94 @@
 
 static const char *const sched_names[] = {"constant", "linear", "cosine"};
 
+/* The settings a resumed run must share with the saved one, as JSON values:
+ * 64-bit integers as strings (a double cannot hold them), floats as numbers. */
+enum { SETTINGS = 13 };
+static void settings(const train_cfg *c, const char *name[SETTINGS], char value[SETTINGS][40])
+{
+    const tfm_adamw *o = &c->opt;
+    int k = 0;
+#define SET(n, ...) (name[k] = n, snprintf(value[k++], 40, __VA_ARGS__))
+    SET("examples", "%zu", c->examples);
+    SET("data_hash", "\"%016llx\"", (unsigned long long)c->data_hash);
+    SET("seed", "\"%llu\"", (unsigned long long)c->seed);
+    SET("batch", "%d", c->batch);
+    SET("grad_accum", "%d", c->grad_accum);
+    SET("lr", "%.9g", o->lr);
+    SET("betas", "[%.9g, %.9g]", o->beta1, o->beta2);
+    SET("eps", "%.9g", o->eps);
+    SET("weight_decay", "%.9g", o->weight_decay);
+    SET("max_grad_norm", "%.9g", o->grad_clip);
+    SET("schedule", "\"%s\"", sched_names[o->sched]);
+    SET("warmup", "%d", o->warmup);
+    SET("total_steps", "%d", o->total);
+#undef SET
+}
+
 static char *state_json(const train_state *st, const train_cfg *c)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
+    cJSON *o = cJSON_CreateObject(), *set = cJSON_CreateObject();
+    if (!o || !set) {
+        cJSON_Delete(o);
+        cJSON_Delete(set);
         return NULL;
+    }
     cJSON_AddStringToObject(o, "format", "alarm trainer state 1");
     cJSON_AddNumberToObject(o, "step", (double)st->step);
     cJSON_AddNumberToObject(o, "epoch", st->epoch);
     cJSON_AddNumberToObject(o, "cursor", (double)st->cursor);
+    cJSON_AddNumberToObject(o, "tokens", st->tokens);
     if (st->best_val >= 0) {
         cJSON_AddNumberToObject(o, "best_val_loss", st->best_val);
         cJSON_AddNumberToObject(o, "best_step", (double)st->best_step);
     }
-    cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-    cJSON_AddNumberToObject(o, "batch", c->batch);
-    cJSON_AddNumberToObject(o, "grad_accum", c->grad_accum);
-    cJSON_AddNumberToObject(o, "lr", c->opt.lr);
-    cJSON_AddStringToObject(o, "schedule", sched_names[c->opt.sched]);
-    cJSON_AddNumberToObject(o, "warmup", c->opt.warmup);
-    cJSON_AddNumberToObject(o, "total_steps", c->opt.total);
+    cJSON_AddItemToObject(o, "settings", set);
+    const char *name[SETTINGS];
+    char value[SETTINGS][40];
+    settings(c, name, value);
+    for (int k = 0; k < SETTINGS; k++)
+        cJSON_AddItemToObject(set, name[k], cJSON_Parse(value[k]));
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     return s;
 }
 
+/* Each setting of c against the saved object's, by its JSON text. */
+static int check_settings(const cJSON *o, const char *path, const train_cfg *c, alarm_err *e)
+{
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(o, "settings");
+    const char *name[SETTINGS];
+    char value[SETTINGS][40];
+    settings(c, name, value);
+    for (int k = 0; k < SETTINGS; k++) {
+        cJSON *now = cJSON_Parse(value[k]);
+        const cJSON *was = cJSON_GetObjectItemCaseSensitive(set, name[k]);
+        int same = now && was && cJSON_Compare(now, was, 1);
+        char *was_text = was ? cJSON_PrintUnformatted(was) : NULL;
+        cJSON_Delete(now);
+        if (!same) {
+            err_set(e, "%s: the run was saved with %s %s, this one has %s: resume with the "
+                       "same data and settings, or start a new --out",
+                    path, name[k], was_text ? was_text : "(missing)", value[k]);
+            free(was_text);
+            return -1;
+        }
+        free(was_text);
+    }
+    return 0;
+}
+
 int train_state_save(const ckpt_writer *w, const train_state *st, const train_cfg *c,
-                     const tfm_model *m, int master_weights, alarm_err *e)
+                     const tfm_model *m, int what, alarm_err *e)
 {
     char *json = state_json(st, c);
     if (!json)
         return err_set(e, "out of memory");
     int rc = ckpt_write_file(w, "trainer_state.json", json, strlen(json), e);
     free(json);
-    int per = master_weights ? 3 : 2;
+    if (rc || !(what & TRAIN_SAVE_OPTIMIZER))
+        return rc;
+    int per = what & TRAIN_SAVE_MASTER ? 3 : 2;
     size_t n = (size_t)m->ntab * per;
     st_out *outs = calloc(n, sizeof *outs);
     char (*names)[160] = calloc(n, sizeof *names);
@@ -90,7 +144,7 @@ static int get_count(const cJSON *o, const char *path, const char *name, double 
     return 0;
 }
 
-static int read_state(const char *dir, train_state *st, alarm_err *e)
+static int read_state(const char *dir, const train_cfg *c, train_state *st, alarm_err *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer_state.json", dir);
@@ -102,17 +156,21 @@ static int read_state(const char *dir, train_state *st, alarm_err *e)
     free(text);
     if (!o)
         return err_set(e, "%s: malformed JSON", path);
-    double step, epoch, cursor;
+    double step, epoch, cursor, tokens;
     int rc = get_count(o, path, "step", &step, e) || get_count(o, path, "epoch", &epoch, e) ||
-                     get_count(o, path, "cursor", &cursor, e)
+                     get_count(o, path, "cursor", &cursor, e) ||
+                     get_count(o, path, "tokens", &tokens, e)
                  ? -1
                  : 0;
+    if (!rc)
+        rc = check_settings(o, path, c, e);
     const cJSON *bv = cJSON_GetObjectItemCaseSensitive(o, "best_val_loss");
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step");
     if (!rc) {
         st->step = (long)step;
         st->epoch = (int)epoch;
         st->cursor = (size_t)cursor;
+        st->tokens = tokens;
         st->best_val = cJSON_IsNumber(bv) ? bv->valuedouble : -1;
         st->best_step = cJSON_IsNumber(bs) ? (long)bs->valuedouble : 0;
     }
@@ -120,9 +178,10 @@ static int read_state(const char *dir, train_state *st, alarm_err *e)
     return rc;
 }
 
-int train_state_load(const char *dir, train_state *st, tfm_model *m, alarm_err *e)
+int train_state_load(const char *dir, const train_cfg *c, train_state *st, tfm_model *m,
+                     alarm_err *e)
 {
-    if (read_state(dir, st, e) < 0)
+    if (read_state(dir, c, st, e) < 0)
         return -1;
     char path[4096];
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);

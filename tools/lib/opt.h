@@ -27,9 +27,12 @@ enum {
     TOOL_MODEL_LOGPROBS = 1u << 6,
     TOOL_MODEL_BENCH = 1u << 7,
     TOOL_ROLLOUT = 1u << 8,
+    TOOL_SFT = 1u << 9,
     TOOL_ALL = ~0u,
-    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT, /* tools that record a run into a store */
-    TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT, /* tools that load a checkpoint's weights */
+    /* tools that record a run into a store */
+    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT,
+    /* tools that load a checkpoint's weights */
+    TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT | TOOL_SFT,
 };
 
 typedef enum {
