@@ -53,7 +53,7 @@ run_examples() {
 synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
 
 @test "every page with EXAMPLES has its examples run here" {
-    tested="alarm-judge.1 alarm-model.1 alarm-rollout.1 alarm-select.1 alarm.7"
+    tested="alarm-judge.1 alarm-model.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
     for m in "$ROOT"/man/*.[1-9]; do
         n=$(basename "$m")
         if [ -n "$(man_examples "$m")" ]; then
@@ -83,6 +83,18 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     [ "$(wc -l < "$W/rollouts.jsonl")" -eq $((4 * n)) ]
     jq -e -s 'all(.[]; .id == "\(.prompt_id)#\(.sample)")' "$W/rollouts.jsonl"
     [ "$(cat "$W"/shard0.jsonl "$W"/shard1.jsonl | wc -l)" -eq "$n" ]
+}
+
+@test "alarm-sft(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-sft.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-sft ' "$T/ex.sh")" -ge 3 ]
+    run_examples "$T/ex.sh"
+    # the copy task learnt: most greedy answers are the copy
+    right=$(jq -r 'select(.response == (.prompt | ltrimstr("copy ") | rtrimstr(":") | " " + .)) | .id' \
+        "$W/answers.jsonl" | wc -l)
+    [ "$right" -ge 70 ]
+    [ "$(wc -l < "$W/examples.out")" -eq 9 ]   # step 0 and eight epochs
+    jq -e '.step == 30' "$W/runs/ft/trainer_state.json"
 }
 
 @test "alarm-model(1)'s examples run" {

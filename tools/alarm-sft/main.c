@@ -135,8 +135,10 @@ static int train(sft_run *R, alarm_err *e)
     long n = 0;
     while (R->st.step < R->cfg.opt.total) {
         float loss, gnorm;
-        if (train_step(&R->m, &R->cfg, &R->st, &R->data, &loss, &gnorm, e) < 0)
-            return err_prefix(e, "stopped; %s keeps the last good checkpoint", a->out);
+        if (train_step(&R->m, &R->cfg, &R->st, &R->data, &loss, &gnorm, e) < 0) {
+            alarm_err why = *e;
+            return err_set(e, "%s; stopped: %s keeps the last good checkpoint", why.msg, a->out);
+        }
         sum += loss;
         n++;
         double dt = clock_mono() - t0;
