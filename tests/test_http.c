@@ -362,13 +362,15 @@ static void many_jobs_many_retries(void **state)
 typedef struct {
     http_pool *p;
     int done;
+    long sent_at_stop; /* attempts started when the pool was stopped */
 } stopper;
 
 static int stop_at_first(void *user, size_t tag, const http_result *r, alarm_err *e)
 {
     (void)tag, (void)r, (void)e;
     stopper *st = user;
-    st->done++;
+    if (!st->done++)
+        st->sent_at_stop = http_pool_stats(st->p)->sent;
     http_pool_stop(st->p);
     return 0;
 }
@@ -402,11 +404,16 @@ static void a_stopped_pool_starts_nothing_more(void **state)
     http_callbacks cb = {.done = stop_at_first, .feed = feed_never, .user = &st};
     assert_int_equal(http_pool_run(st.p, &cb, &e), 0);
     assert_true(st.done >= 1 && st.done <= 2);
-    assert_true(http_pool_stats(st.p)->sent <= 2);
+    /* nothing started after the stop: the two first requests, and at most a
+       retry of the failing one if it came back before the other finished
+       (a loaded machine, a sanitizer build) */
+    long sent = http_pool_stats(st.p)->sent;
+    assert_int_equal(sent, st.sent_at_stop);
+    assert_true(sent <= 3);
     http_pool_free(st.p);
     for (int i = 0; i < N; i++)
         free(bodies[i]);
-    assert_true(chat_server_requests(&s) <= 2);
+    assert_true(chat_server_requests(&s) <= sent);
     chat_server_stop(&s);
 }
 
