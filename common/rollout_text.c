@@ -7,7 +7,9 @@
 #include "utf8.h"
 
 /* Copies raw[0, n) into out as UTF-8, each bad byte as U+FFFD (3 bytes);
- * map[i] is where raw byte i starts in out (map[n] = the end). */
+ * a NUL byte counts as bad, since JSON readers built on C strings (the
+ * tools' own included) cannot hold U+0000; map[i] is where raw byte i
+ * starts in out (map[n] = the end). */
 static size_t repair(char *out, const char *raw, size_t n, size_t *map, size_t *replaced)
 {
     size_t o = 0, i = 0;
@@ -15,6 +17,9 @@ static size_t repair(char *out, const char *raw, size_t n, size_t *map, size_t *
         size_t bad = n;
         if (utf8_valid(raw + i, n - i, &bad))
             bad = n - i;
+        const char *nul = memchr(raw + i, 0, bad);
+        if (nul)
+            bad = (size_t)(nul - (raw + i));
         for (size_t k = 0; k < bad; k++) {
             map[i + k] = o;
             out[o++] = raw[i + k];

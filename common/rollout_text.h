@@ -2,8 +2,9 @@
  * (alarm-formats(5) section 2). The text is the tokens' bytes in order; a
  * final EOS adds no text and gets the empty span at the end. Records are
  * UTF-8, so bytes that are not (a sample cut inside a character, or a model
- * emitting stray byte tokens) become U+FFFD, one per bad byte, and the
- * spans of the tokens that held them cover the replacement. */
+ * emitting stray byte tokens) become U+FFFD, one per bad byte, and so does
+ * a NUL byte (U+0000 cannot pass through C-string JSON readers); the spans
+ * of the tokens that held them cover the replacement. */
 #ifndef ALARM_ROLLOUT_TEXT_H
 #define ALARM_ROLLOUT_TEXT_H
 

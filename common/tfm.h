@@ -142,6 +142,16 @@ void tfm_zero_head_grads(tfm_model *m);
 int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t n, float *lp,
                        alarm_err *e);
 
+/* For a model keeping every row's logits (TFM_LM_ALL), after tfm_forward:
+ * ent[i] = the entropy of the next-token distribution at row rows[i]. */
+int tfm_token_entropy(const tfm_model *m, const size_t *rows, size_t n, float *ent, alarm_err *e);
+
+/* Adds dlp[i] * d log p(ids[i] | row rows[i]) / d logits into m->dlogits
+ * (distinct rows): how a loss on chosen tokens' log-probabilities (PPO's)
+ * reaches the model. Needs tfm_train_alloc and TFM_LM_ALL. */
+int tfm_token_logprob_grad(tfm_model *m, const size_t *rows, const int *ids, size_t n,
+                           const float *dlp, alarm_err *e);
+
 /* Mean cross-entropy of logits at (b,t) against targets (B, T) (-1 = ignored),
  * as transformers averages it, into *loss (0 when no target counts); adds
  * scale * d(loss)/d(logits) into dlogits. A model without (B,T,V) logits (no

@@ -36,6 +36,11 @@ enum {
  * model does not use (buffers such as attn.bias) are ignored. */
 int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e);
 
+/* 0 when every parameter of m is finite, else an error naming the first
+ * tensor and element that is not (the load-time scan, for weights a
+ * trainer has just updated). */
+int tfm_check_finite(const tfm_model *m, alarm_err *e);
+
 /* True when src holds a trl value head. */
 int tfm_source_has_value_head(const tfm_source *src);
 

@@ -52,6 +52,17 @@ static size_t first_non_finite(const float *x, size_t n)
     return n;
 }
 
+int tfm_check_finite(const tfm_model *m, alarm_err *e)
+{
+    for (int i = 0; i < m->ntab; i++) {
+        const tfm_tensor *t = &m->tab[i];
+        size_t bad = first_non_finite(m->params + t->offset, t->numel);
+        if (bad < t->numel)
+            return err_set(e, "tensor %s holds a non-finite value at element %zu", t->name, bad);
+    }
+    return 0;
+}
+
 int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e)
 {
     for (int i = 0; i < m->ntab; i++) {

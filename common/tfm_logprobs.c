@@ -64,3 +64,39 @@ int tfm_token_logprobs(tfm_model *m, const size_t *rows, const int *ids, size_t 
     free(x);
     return 0;
 }
+
+int tfm_token_entropy(const tfm_model *m, const size_t *rows, size_t n, float *ent, alarm_err *e)
+{
+    int V = m->cfg.V;
+    if (m->cfg.lm_head != TFM_LM_ALL)
+        return err_set(e, "entropies need a model that keeps every row's logits");
+#pragma omp parallel for if (n > 1)
+    for (size_t i = 0; i < n; i++) {
+        const float *z = m->logits + rows[i] * V;
+        double lse = tfm_logsumexp(z, V), s = 0;
+        for (int k = 0; k < V; k++)
+            s += exp(z[k] - lse) * z[k];
+        ent[i] = (float)(lse - s); /* trl's entropy_from_logits */
+    }
+    return 0;
+}
+
+int tfm_token_logprob_grad(tfm_model *m, const size_t *rows, const int *ids, size_t n,
+                           const float *dlp, alarm_err *e)
+{
+    int V = m->cfg.V;
+    if (m->cfg.lm_head != TFM_LM_ALL || !m->dlogits)
+        return err_set(e, "gradients of log-probabilities need a trainable model that keeps "
+                          "every row's logits");
+    /* rows are distinct positions, so no two iterations write the same row */
+#pragma omp parallel for if (n > 1)
+    for (size_t i = 0; i < n; i++) {
+        const float *z = m->logits + rows[i] * V;
+        float *d = m->dlogits + rows[i] * V;
+        float lse = (float)tfm_logsumexp(z, V), g = dlp[i];
+        for (int k = 0; k < V; k++)
+            d[k] -= g * tfm_expf(z[k] - lse);
+        d[ids[i]] += g;
+    }
+    return 0;
+}

@@ -29,18 +29,23 @@ void train_data_free(train_data *d)
     memset(d, 0, sizeof *d);
 }
 
-/* Fisher-Yates from a stream of (seed, epoch): any process rebuilds it. */
+void train_order(size_t *order, size_t n, uint64_t seed, long epoch)
+{
+    /* Fisher-Yates from a stream of (seed, epoch): any process rebuilds it */
+    uint64_t s = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(epoch + 1));
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(rng_next(&s) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
 static void shuffle(train_data *d, uint64_t seed, int epoch)
 {
-    uint64_t s = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(epoch + 1));
-    for (size_t i = 0; i < d->n; i++)
-        d->order[i] = i;
-    for (size_t i = d->n; i > 1; i--) {
-        size_t j = (size_t)(rng_next(&s) % i);
-        size_t t = d->order[i - 1];
-        d->order[i - 1] = d->order[j];
-        d->order[j] = t;
-    }
+    train_order(d->order, d->n, seed, epoch);
     d->order_epoch = epoch;
 }
 

@@ -51,6 +51,11 @@ int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, in
                     alarm_err *e);
 void train_data_free(train_data *d);
 
+/* The permutation of n examples for epoch `epoch` of a run seeded `seed`:
+ * order[i] = i, then Fisher-Yates drawing j = splitmix64 % i for i = n..2
+ * from the state seed ^ (0x9e3779b97f4a7c15 * (epoch + 1)). */
+void train_order(size_t *order, size_t n, uint64_t seed, long epoch);
+
 /* A fingerprint of the examples' tokens, in their order. */
 uint64_t train_data_hash(const seq *const *ex, size_t n);
 
@@ -82,7 +87,8 @@ int train_state_save(const ckpt_writer *w, const train_state *st, const train_cf
 /* Reads them back from checkpoint dir into st and m (moments, and the
  * weights when the fp32 copy is there), after checking that the run's
  * settings `c` are the ones the state was saved with (data, batch, seed,
- * optimizer, schedule): a difference is an error naming the setting. */
+ * optimizer, schedule): a difference is an error naming the setting.
+ * c NULL: no check (a PPO chain trains on new data each step). */
 int train_state_load(const char *dir, const train_cfg *c, train_state *st, tfm_model *m,
                      alarm_err *e);
 

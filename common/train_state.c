@@ -162,7 +162,7 @@ static int read_state(const char *dir, const train_cfg *c, train_state *st, alar
                      get_count(o, path, "tokens", &tokens, e)
                  ? -1
                  : 0;
-    if (!rc)
+    if (!rc && c)
         rc = check_settings(o, path, c, e);
     const cJSON *bv = cJSON_GetObjectItemCaseSensitive(o, "best_val_loss");
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(o, "best_step");

@@ -53,7 +53,7 @@ run_examples() {
 synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
 
 @test "every page with EXAMPLES has its examples run here" {
-    tested="alarm-judge.1 alarm-model.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
+    tested="alarm-judge.1 alarm-model.1 alarm-ppo.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
     for m in "$ROOT"/man/*.[1-9]; do
         n=$(basename "$m")
         if [ -n "$(man_examples "$m")" ]; then
@@ -83,6 +83,15 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     [ "$(wc -l < "$W/rollouts.jsonl")" -eq $((4 * n)) ]
     jq -e -s 'all(.[]; .id == "\(.prompt_id)#\(.sample)")' "$W/rollouts.jsonl"
     [ "$(cat "$W"/shard0.jsonl "$W"/shard1.jsonl | wc -l)" -eq "$n" ]
+}
+
+@test "alarm-ppo(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-ppo.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-ppo ' "$T/ex.sh")" -ge 1 ]
+    run_examples "$T/ex.sh"
+    [ "$(wc -l < "$W/stats.jsonl")" -eq 3 ]
+    [ "$(jq -s 'map(.[0])' -c "$W/examples.out" | tr -d '\n')" = "[1,2,3]" ]
+    jq -e '.step == 3' "$W/runs/it3/ppo_state.json"
 }
 
 @test "alarm-sft(1)'s examples run" {

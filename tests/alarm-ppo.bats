@@ -1,0 +1,143 @@
+#!/usr/bin/env bats
+# alarm-ppo: a rollout | select | ppo loop that learns a toy reward with the
+# KL bounded and the same bytes twice; a chain resumed after kill -9 equal
+# to one never interrupted; every invariant, bad record and health stop.
+
+setup() {
+    ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+    PATH="${ALARM_TEST_BUILD:-$ROOT/build}/bin:$PATH"
+    M="$ROOT/tests/fixtures/tfm/lm_gpt2_tok"
+    P="$ROOT/data/rollout-prompts.jsonl"
+    T="$BATS_TEST_TMPDIR"
+}
+
+# The toy reward: how many response tokens have an id below 100 (a sixth
+# of the vocabulary), as a holistic reward on the last token.
+score() { jq -c '.rewards = {hits: {value: ([.response_tokens[] | select(. < 100)] | length)}}'; }
+combine() { alarm-select -q --mode holistic --holistic hits --holistic-weight 1; }
+
+# combined POLICY SEED: 24 combined records sampled from POLICY.
+combined() { alarm-rollout --model "$1" -n 4 --no-eos --max-new-tokens 8 --seed "$2" "$P" | score | combine; }
+
+# loop DIR: ten iterations from the fixture model; statistics in DIR/stats.jsonl.
+loop() {
+    pol="$M"
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        combined "$pol" "$i" | alarm-ppo --policy "$pol" --ref "$M" --out "$1/it$i" --lr 3e-3 \
+            --mini-batch 4 --threads 1 --stats "$1/stats.jsonl" >/dev/null
+        pol="$1/it$i"
+    done
+}
+
+@test "ten iterations of rollout | score | select | ppo raise the reward, the KL bounded; twice the same" {
+    loop "$T/a"
+    jq -c '[.step, ."ppo/mean_scores", ."objective/kl", ."objective/kl_coef"]' "$T/a/stats.jsonl"
+    first=$(head -1 "$T/a/stats.jsonl" | jq '."ppo/mean_scores"')
+    last=$(tail -2 "$T/a/stats.jsonl" | jq -s 'map(."ppo/mean_scores") | add / 2')
+    jq -ne "$last > $first + 1"            # of 8 tokens: from about 1.3 to over 3
+    jq -e -s 'all(.[]; ."objective/kl" < 20 and ."objective/kl_coef" > 0.19)' "$T/a/stats.jsonl"
+    [ "$(jq -s 'map(.step) == [range(1; 11)]' "$T/a/stats.jsonl")" = true ]
+    loop "$T/b"
+    cmp "$T/a/it10/model.safetensors" "$T/b/it10/model.safetensors"
+    cmp "$T/a/stats.jsonl" "$T/b/stats.jsonl"
+}
+
+@test "a chain killed with -9 in its third step and rerun equals the chain never interrupted" {
+    combined "$M" 1 >"$T/c.jsonl"
+    step() { alarm-ppo --policy "$1" --ref "$M" --out "$2" --lr 1e-3 --mini-batch 4 --grad-accum 2 \
+                 --threads 1 "$T/c.jsonl" >/dev/null; }
+    pol="$M"
+    for i in 1 2 3 4 5; do step "$pol" "$T/a$i"; pol="$T/a$i"; done
+    step "$M" "$T/b1"
+    step "$T/b1" "$T/b2"
+    step "$T/b2" "$T/b3" &
+    sleep 0.05
+    kill -9 $! 2>/dev/null || true
+    wait || true
+    # killed: no half-written checkpoint, the policy untouched
+    [ ! -e "$T/b3" ] || [ -f "$T/b3/ppo_state.json" ]
+    cmp "$T/a2/model.safetensors" "$T/b2/model.safetensors"
+    step "$T/b2" "$T/b3"
+    step "$T/b3" "$T/b4"
+    step "$T/b4" "$T/b5"
+    for f in model.safetensors optimizer.safetensors ppo_state.json trainer_state.json; do
+        cmp "$T/a5/$f" "$T/b5/$f"
+    done
+    jq -e '.step == 5' "$T/b5/ppo_state.json"
+    # the chain's state: five steps of 4 epochs x 3 updates, the coefficient moved
+    jq -e '.step == 60' "$T/b5/trainer_state.json"
+    jq -e '.kl_coef != 0.2' "$T/b5/ppo_state.json"
+}
+
+@test "the checkpoint carries a value head (zero for a policy without one) and the store a row" {
+    combined "$M" 2 >"$T/c.jsonl"
+    alarm-ppo --policy "$M" --ref "$M" --out "$T/o" --mini-batch 4 --ppo-epochs 1 --db "$T/s.db" \
+        "$T/c.jsonl" >"$T/line"
+    python3 - "$T/o/model.safetensors" <<'END'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+h = json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])
+assert h["v_head.summary.weight"]["shape"] == [1, 32] and h["v_head.summary.bias"]["shape"] == [1], h
+END
+    [ "$(sqlite3 "$T/s.db" 'SELECT stats FROM ppo_steps')" = "$(cat "$T/line")" ]
+    [ "$(sqlite3 "$T/s.db" 'SELECT status FROM runs')" = ok ]
+    jq -e '."ppo/val/mean" == 0 and ."ppo/epochs" == 1 and ."check/reward_sum" == ."check/total_sum" or
+           ((."check/reward_sum" - ."check/total_sum") | fabs) < 1e-4' "$T/line"
+}
+
+# bad FILE WORDS: alarm-ppo fails on FILE, its message containing WORDS, writing nothing.
+bad() {
+    run alarm-ppo --policy "$M" --ref "$M" --out "$T/o" --mini-batch 1 "$1"
+    echo "$output"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$2"* ]]
+    [ ! -e "$T/o" ]
+}
+
+@test "records that do not belong together are refused, naming the file, line and field" {
+    combined "$M" 3 | head -2 >"$T/good.jsonl"
+    jq -c '.reward.dense += [1]' "$T/good.jsonl" >"$T/x1"
+    bad "$T/x1" "x1:1: field \"reward.dense\": 9 values for 8 response tokens"
+    jq -c '.response_tokens[2] = 600' "$T/good.jsonl" >"$T/x2"
+    bad "$T/x2" "x2:1: field \"response_tokens\"[2]: the number is not a token id"
+    jq -c '.response_tokens[0] = 1.5' "$T/good.jsonl" >"$T/x3"
+    bad "$T/x3" "x3:1: field \"response_tokens\"[0]"
+    jq -c 'del(.reward)' "$T/good.jsonl" >"$T/x4"
+    bad "$T/x4" "x4:1: field \"reward\": missing"
+    jq -c '.prompt_tokens = [range(60)]' "$T/good.jsonl" >"$T/x5"
+    bad "$T/x5" "exceed the policy's context of 64"
+    # the reward the step would train on must be the reward.total it read
+    jq -c '.reward.total += 1' "$T/good.jsonl" >"$T/x6"
+    bad "$T/x6" "x6:1: field \"reward.total\""
+    head -1 "$T/good.jsonl" | jq -c '.response_tokens = [5] | .reward.dense = [1] | .reward.total = 1' >"$T/x7"
+    bad "$T/x7" "advantages need two"
+    run alarm-ppo --policy "$M" --ref "$M" --out "$T/o" --mini-batch 3 "$T/good.jsonl"
+    [[ "$status" -eq 1 && "$output" == *"2 records do not split into optimizer steps of --mini-batch 3"* ]]
+}
+
+@test "health stops and non-finite values end the step with a message and no checkpoint" {
+    combined "$M" 4 >"$T/c.jsonl"
+    alarm-ppo --policy "$M" --ref "$M" --out "$T/p1" --lr 3e-3 --mini-batch 4 "$T/c.jsonl" >/dev/null
+    combined "$T/p1" 5 >"$T/c.jsonl"   # sampled from the moved policy: its KL to M is positive
+    run alarm-ppo --policy "$T/p1" --ref "$M" --out "$T/o" --mini-batch 4 --stop-on kl=0.01 "$T/c.jsonl"
+    [[ "$status" -eq 1 && "$output" == *"health stop: objective/kl is"*"above --stop-on kl=0.01"* ]]
+    [ ! -e "$T/o" ]
+    run alarm-ppo --policy "$T/p1" --ref "$M" --out "$T/o" --mini-batch 4 --stop-on entropy=1000 "$T/c.jsonl"
+    [[ "$status" -eq 1 && "$output" == *"objective/entropy is"*"below --stop-on entropy=1000"* ]]
+    [ ! -e "$T/o" ]
+    cp -r "$M" "$T/nan"
+    python3 "$ROOT/tests/lib/st_set.py" "$T/nan/model.safetensors" transformer.h.0.mlp.c_fc.bias 3 nan
+    run alarm-ppo --policy "$T/nan" --ref "$M" --out "$T/o" --mini-batch 4 --no-check-weights "$T/c.jsonl"
+    [[ "$status" -eq 1 && "$output" == *"response token 0: the policy's log-probability is not finite"* ]]
+    [ ! -e "$T/o" ]
+}
+
+@test "usage errors exit 2" {
+    for bad in "--policy a --ref b" "--policy a --out c" "--policy a --ref b --out a" \
+        "--policy a --ref b --out c --kl-penalty huge" "--policy a --ref b --out c --adaptive-kl 6" \
+        "--policy a --ref b --out c --stop-on kl" "--policy a --ref b --out c --mini-batch 0"; do
+        run alarm-ppo $bad
+        echo "$bad -> $status"
+        [ "$status" -eq 2 ]
+    done
+}

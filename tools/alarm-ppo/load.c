@@ -1,0 +1,62 @@
+/* alarm-ppo's models: the policy with its value head (trl's
+ * v_head.summary.*, zero when the checkpoint has none), the frozen
+ * reference, and the chain's state when the policy is an alarm-ppo output
+ * (ppo_state.json, trainer_state.json, optimizer.safetensors). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "fsio.h"
+#include "ppo_cli.h"
+#include "tfm_ckpt.h"
+
+static int read_chain(ppo_run *R, const char *path, alarm_err *e)
+{
+    size_t len;
+    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
+    if (!text)
+        return -1;
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+    const cJSON *kl = cJSON_GetObjectItemCaseSensitive(o, "kl_coef");
+    int ok = cJSON_IsNumber(step) && step->valuedouble >= 0 && cJSON_IsNumber(kl) &&
+             kl->valuedouble >= 0;
+    if (ok) {
+        R->chain.step = (long)step->valuedouble;
+        R->chain.kl_coef = kl->valuedouble;
+    }
+    cJSON_Delete(o);
+    return ok ? 0 : err_set(e, "%s: expected {\"step\": N, \"kl_coef\": X}", path);
+}
+
+int ppo_load(ppo_run *R, alarm_err *e)
+{
+    const ppo_args *a = R->a;
+    int B = (int)a->mini_batch, check = R->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0;
+    int ref_flags = check | (a->penalty == PPO_FULL ? 0 : TFM_LOAD_LOGITS_ROWS);
+    if (tfm_load(&R->pol, a->policy, B, R->maxT, check | TFM_LOAD_VALUE_HEAD, e) < 0 ||
+        tfm_load(&R->ref, a->ref, B, R->maxT, ref_flags, e) < 0)
+        return -1;
+    if (R->pol.cfg.V != R->ref.cfg.V)
+        return err_set(e, "the policy's vocabulary (%d) and the reference's (%d) differ",
+                       R->pol.cfg.V, R->ref.cfg.V);
+    if (R->pol.cfg.lm_head != TFM_LM_ALL)
+        return err_set(e, "%s: the policy has no LM head to train", a->policy);
+    if (R->t->threads) {
+        tfm_set_threads(&R->pol, (int)R->t->threads);
+        tfm_set_threads(&R->ref, (int)R->t->threads);
+    }
+    if (tfm_train_alloc(&R->pol, e) < 0)
+        return -1;
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/ppo_state.json", a->policy);
+    R->chain = (ppo_chain){.step = 0, .kl_coef = a->kl_coef};
+    R->ts = (train_state){.best_val = -1};
+    if (stat(path, &sb) != 0)
+        return 0; /* the chain's first step: moments zero, --kl-coef */
+    if (read_chain(R, path, e) < 0 || train_state_load(a->policy, NULL, &R->ts, &R->pol, e) < 0)
+        return -1;
+    return 0;
+}
