@@ -309,7 +309,8 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
         report(&run);
         for (size_t x = 0; x < n && !st->stopped; x += 2) {
             llm_task *ab = &run.tasks[x], *ba = &run.tasks[x + 1];
-            judge_tally_add(t, ab->i, ab->j, judge_combine(ab->verdict, ba->verdict));
+            judge_tally_add(t, ab->p, ab->i, ab->j, judge_combine(ab->verdict, ba->verdict));
+            judge_tally_orders(t, ab->verdict, ba->verdict);
         }
         t->failed = st->failed;
         t->unparseable = st->unparseable;
@@ -339,7 +340,7 @@ int judge_run_reward(const judge_set *set, const char *spec, FILE *out, db_write
                                .b = set->sys[j].name, .order = "ab", .judge = t->name,
                                .verdict = judge_reward_verdict(va, vb, lower), .cached = 0,
                                .latency_ms = -1, .has_values = 1, .value_a = va, .value_b = vb};
-                judge_tally_add(t, i, j, r.verdict);
+                judge_tally_add(t, p, i, j, r.verdict);
                 double hi = ri->values[h], hj = rj->values[h];
                 if (isnan(hi) || isnan(hj))
                     t->no_holistic[i * set->nsys + j] = 1;

@@ -282,3 +282,20 @@ int judge_set_reward(const judge_set *set, const char *name)
             return (int)k;
     return -1;
 }
+
+double *judge_set_words(const judge_set *set)
+{
+    double *w = malloc((set->nprompts ? set->nprompts : 1) * set->nsys * sizeof *w);
+    for (size_t p = 0; w && p < set->nprompts; p++)
+        for (size_t s = 0; s < set->nsys; s++) {
+            const char *r = judge_set_get(set, s, p)->response;
+            long n = 0;
+            for (int in = 0; *r; r++) {
+                int space = *r == ' ' || *r == '\n' || *r == '\t' || *r == '\r';
+                n += !space && !in;
+                in = !space;
+            }
+            w[p * set->nsys + s] = (double)n;
+        }
+    return w;
+}

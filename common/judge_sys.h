@@ -51,6 +51,10 @@ static inline const judge_resp *judge_set_get(const judge_set *set, size_t s, si
     return &set->sys[s].r[set->idx[s * set->nprompts + p]];
 }
 
+/* The words (runs of non-space bytes) of every response, (nprompts, nsys),
+ * malloc'd; NULL when out of memory. */
+double *judge_set_words(const judge_set *set);
+
 /* Index of reward `name` in set->rewards, or -1. */
 int judge_set_reward(const judge_set *set, const char *name);
 

@@ -11,10 +11,19 @@
 
 #include "err.h"
 #include "judge_reward.h"
+#include "judge_stats.h"
 
 typedef struct {
     long win, lose, tie;
 } judge_wlt;
+
+/* An LLM judge's position bias and agreement: its single-order verdicts by
+ * which output it was shown first, and the pairs asked in both orders. */
+typedef struct {
+    long first, second, neither; /* the first-shown output won, the second, a tie or no answer */
+    long pairs, agree;           /* pairs with a decisive verdict in some order; those whose
+                                    two orders named the same system */
+} judge_position;
 
 typedef struct {
     char *name;             /* the judge: model name or "reward:NAME" */
@@ -24,26 +33,53 @@ typedef struct {
     consist_counts *consist; /* (nsys, nsys), reward judges: the pair's counts */
     int *no_holistic;       /* (nsys, nsys): some response lacked the holistic reward */
     long unparseable, failed; /* single-order answers of those kinds */
+    size_t nprompts;
+    signed char *out;       /* (nprompts, nsys, nsys) judge_stats outcomes by prompt */
+    judge_position pos;     /* LLM judges */
 } judge_tally;
 
-int judge_tally_init(judge_tally *t, const char *name, size_t nsys, int is_reward, alarm_err *e);
+int judge_tally_init(judge_tally *t, const char *name, size_t nsys, size_t nprompts,
+                     int is_reward, alarm_err *e);
 void judge_tally_free(judge_tally *t);
 
-/* Counts the combined result of one prompt for systems i and j: JV_A means
+/* Counts the combined result of prompt p for systems i and j: JV_A means
  * i won, JV_B that j won, anything else a tie. */
-void judge_tally_add(judge_tally *t, size_t i, size_t j, int verdict);
+void judge_tally_add(judge_tally *t, size_t p, size_t i, size_t j, int verdict);
+
+/* Counts one pair's two single-order verdicts (about the systems: JV_A, i
+ * won) for position bias: in order ab, i was shown first; in ba, j. */
+void judge_tally_orders(judge_tally *t, int v_ab, int v_ba);
 
 double judge_win_rate(const judge_wlt *c);
 
-/* The summary: {"systems", "prompts", "judges": {NAME: {"matrix", "average"}}},
- * and first "partial": {"failed", "judgments"} when judgments of an LLM
- * judge failed for good (they count as ties: the rates are not final). */
+/* How the summary's statistics are made (alarm-judge(1), STATISTICS). */
+typedef struct {
+    judge_ties ties;     /* the convention of "win_rate" and "average" */
+    int bootstrap;       /* resamplings of the prompts for the averages' intervals */
+    uint64_t seed;
+    const double *words; /* (nprompts, nsys) words of each response, for the
+                            length-controlled rate and mean lengths; or NULL */
+} judge_summary_opts;
+
+/* The summary: {"systems", "prompts", "ties", "judges": {NAME: {"matrix",
+ * "average", "average_ci", "mean_words", "position"}}}, and first "partial":
+ * {"failed", "judgments"} when judgments of an LLM judge failed for good
+ * (they count as ties: the rates are not final). */
 cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t nprompts,
-                          const judge_tally *t, size_t ntallies);
+                          const judge_tally *t, size_t ntallies, const judge_summary_opts *o);
+
+/* One judge's part of the summary, and the LLM judgments that failed for
+ * good over `total` made (the parts judge_summary_markdown renders). */
+cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
+                           const judge_summary_opts *o);
+long judge_failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t nprompts,
+                     long *total);
 
 /* The same as Markdown tables, one per judge, after a line "partial: F of N
- * judgments failed for good ..." when some did. Returns -1 on a write error. */
+ * judgments failed for good ..." when some did: the win-rate matrix, then
+ * the statistics. Returns -1 on a write error. */
 int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
-                           size_t nprompts, const judge_tally *t, size_t ntallies);
+                           size_t nprompts, const judge_tally *t, size_t ntallies,
+                           const judge_summary_opts *o);
 
 #endif

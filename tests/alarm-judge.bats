@@ -488,3 +488,30 @@ END
     [ "$status" -eq 0 ]
     [[ "$output" == "alarm-judge (alarm) "* ]]
 }
+
+@test "statistics: the three tie conventions, Wilson and bootstrap intervals, position bias" {
+    start_server
+    run judge --format json --bootstrap 200 "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    # hier vs hol is 3-1-2 (the scripted test above): 75, (3+1)/6, 3/6
+    [ "$(cell "$s" test-judge hier hol win_rate_half)" = 66.67 ]
+    [ "$(cell "$s" test-judge hier hol win_rate_loss)" = 50 ]
+    [ "$(jq -c '.judges["test-judge"].matrix.hier.hol.wilson_95' <<<"$s")" = "[30.06,95.44]" ]
+    # every average inside its interval; every response's words counted
+    jq -e '.judges["test-judge"] as $t | .systems | all(. as $x | $t.average_ci[$x][0] <= $t.average[$x]
+           and $t.average[$x] <= $t.average_ci[$x][1]) and ($t.mean_words | length == 3)' <<<"$s"
+    # position: the single-order verdicts add up to both orders of every pair and prompt
+    jq -e '.judges["test-judge"].position | .first_shown_wins + .second_shown_wins + .neither == 36
+           and .pairs >= .first_shown_wins / 2 and .agreement <= 100' <<<"$s"
+    run judge --format json --ties half --bootstrap 0 "${SYSTEMS[@]}"
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    [ "$(cell "$s" test-judge hier hol win_rate)" = 66.67 ]
+    [ "$(jq -r .ties <<<"$s")" = half ]
+    [ "$(jq -c '.judges["test-judge"].average_ci' <<<"$s")" = "{}" ]
+    run judge --bootstrap 50 "${SYSTEMS[@]}"
+    [[ "$output" == *"| hier vs hol | 75.00 | 30.06-95.44 |"* ]]
+    [[ "$output" == *"Position: the output shown first won"* ]]
+    run judge --ties draw "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+}

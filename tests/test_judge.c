@@ -160,15 +160,16 @@ static void tallies_and_win_rates(void **state)
     (void)state;
     judge_tally t;
     alarm_err e;
-    assert_int_equal(judge_tally_init(&t, "m", 3, 0, &e), 0);
+    assert_int_equal(judge_tally_init(&t, "m", 3, 6, 0, &e), 0);
     /* x vs y: 3 wins, 1 loss, 2 ties. x vs z: nothing decisive. y vs z: 1-0. */
     int xy[6] = {JV_A, JV_A, JV_A, JV_B, JV_TIE, JV_TIE};
     for (int i = 0; i < 6; i++)
-        judge_tally_add(&t, 0, 1, xy[i]);
-    judge_tally_add(&t, 0, 2, JV_TIE);
-    judge_tally_add(&t, 1, 2, JV_A);
+        judge_tally_add(&t, (size_t)i, 0, 1, xy[i]);
+    judge_tally_add(&t, 0, 0, 2, JV_TIE);
+    judge_tally_add(&t, 0, 1, 2, JV_A);
     const char *names[3] = {"x", "y", "z"};
-    cJSON *sum = judge_summary_json(names, 3, 6, &t, 1);
+    judge_summary_opts so = {.bootstrap = 100, .seed = 1};
+    cJSON *sum = judge_summary_json(names, 3, 6, &t, 1, &so);
     assert_true(cell_num(sum, "m", "x", "y", "win") == 3);
     assert_true(cell_num(sum, "m", "x", "y", "lose") == 1);
     assert_true(cell_num(sum, "m", "x", "y", "tie") == 2);
@@ -177,6 +178,10 @@ static void tallies_and_win_rates(void **state)
     assert_true(cell_num(sum, "m", "x", "z", "win_rate") == 50);
     assert_true(cell_num(sum, "m", "y", "z", "win_rate") == 100);
     assert_true(isnan(cell_num(sum, "m", "x", "y", "inconsistency")));
+    /* the three tie conventions: (3+1)/6 and 3/6 */
+    assert_true(cell_num(sum, "m", "x", "y", "win_rate_exclude") == 75);
+    assert_true(cell_num(sum, "m", "x", "y", "win_rate_half") == 66.67);
+    assert_true(cell_num(sum, "m", "x", "y", "win_rate_loss") == 50);
     cJSON *avg = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "judges"), "m"), "average");
     assert_true(fabs(cJSON_GetObjectItem(avg, "x")->valuedouble - 62.5) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(avg, "y")->valuedouble - 62.5) < 1e-9);
@@ -185,10 +190,37 @@ static void tallies_and_win_rates(void **state)
     char *md = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&md, &n);
-    assert_int_equal(judge_summary_markdown(f, names, 3, 6, &t, 1), 0);
+    assert_int_equal(judge_summary_markdown(f, names, 3, 6, &t, 1, &so), 0);
     fclose(f);
     assert_non_null(strstr(md, "| x | - | 75.00 (3-1-2) | 50.00 (0-0-1) | 62.50 |"));
+    assert_non_null(strstr(md, "| x vs y | 75.00 | 30.06-95.44 | - |")); /* Wilson of 3 in 4 */
     free(md);
+    judge_tally_free(&t);
+}
+
+/* Position bias by hand: a pair whose two orders agree (i won both: once
+ * shown first, once second) and one where the first-shown output always won. */
+static void position_counts_by_hand(void **state)
+{
+    (void)state;
+    judge_tally t;
+    alarm_err e;
+    assert_int_equal(judge_tally_init(&t, "m", 2, 3, 0, &e), 0);
+    judge_tally_orders(&t, JV_A, JV_A);
+    judge_tally_orders(&t, JV_A, JV_B);
+    judge_tally_orders(&t, JV_TIE, JV_UNPARSEABLE);
+    assert_int_equal(t.pos.first, 3);
+    assert_int_equal(t.pos.second, 1);
+    assert_int_equal(t.pos.neither, 2);
+    assert_int_equal(t.pos.pairs, 2);
+    assert_int_equal(t.pos.agree, 1);
+    const char *names[2] = {"x", "y"};
+    judge_summary_opts so = {.bootstrap = 10, .seed = 1};
+    cJSON *sum = judge_summary_json(names, 2, 3, &t, 1, &so);
+    const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "judges"), "m"), "position");
+    assert_true(cJSON_GetObjectItem(p, "first_shown_rate")->valuedouble == 75);
+    assert_true(cJSON_GetObjectItem(p, "agreement")->valuedouble == 50);
+    cJSON_Delete(sum);
     judge_tally_free(&t);
 }
 
@@ -386,6 +418,7 @@ int main(void)
         cmocka_unit_test(response_verdicts),
         cmocka_unit_test(orders_combine),
         cmocka_unit_test(tallies_and_win_rates),
+        cmocka_unit_test(position_counts_by_hand),
         cmocka_unit_test(consistency_counts_by_hand),
         cmocka_unit_test(systems_align_by_prompt_id),
         cmocka_unit_test(error_messages_from_bodies),

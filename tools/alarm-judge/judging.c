@@ -127,7 +127,7 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
         cfg.shown_url = a->base_url;
         cfg.secret = j->auth ? getenv(a->key_env) : NULL;
         cfg.http.seed = t->seed;
-        if (judge_tally_init(&j->tallies[j->nt], a->model, j->set.nsys, 0, e) < 0)
+        if (judge_tally_init(&j->tallies[j->nt], a->model, j->set.nsys, j->set.nprompts, 0, e) < 0)
             return -1;
         int rc = judge_run_llm(&j->set, &cfg, &j->tallies[j->nt++], &j->prog, e);
         tool_progress_done(t);
@@ -137,7 +137,7 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
     for (size_t k = 0; k < a->rewards.n && !j->prog.stopped; k++) {
         char jname[512];
         snprintf(jname, sizeof jname, "reward:%s", a->rewards.v[k]);
-        if (judge_tally_init(&j->tallies[j->nt], jname, j->set.nsys, 1, e) < 0 ||
+        if (judge_tally_init(&j->tallies[j->nt], jname, j->set.nsys, j->set.nprompts, 1, e) < 0 ||
             judge_run_reward(&j->set, a->rewards.v[k], j->out, j->writer, j->run.id,
                              &j->tallies[j->nt++], e) < 0)
             return -1;
@@ -159,19 +159,27 @@ static int summarise(const tool *t, const judge_args *a, const judging *j)
     const judge_set *set = &j->set;
     const judge_progress *p = &j->prog;
     const char **names = malloc(set->nsys * sizeof *names);
-    if (!names)
+    double *words = judge_set_words(set);
+    if (!names || !words) {
+        free(names);
+        free(words);
         return -1;
+    }
     for (size_t s = 0; s < set->nsys; s++)
         names[s] = set->sys[s].name;
+    judge_summary_opts so = {.ties = (judge_ties)a->ties, .bootstrap = (int)a->bootstrap,
+                             .seed = t->seed, .words = words};
     int rc = 0;
     if (a->json) {
-        cJSON *sum = judge_summary_json(names, set->nsys, set->nprompts, j->tallies, j->nt);
+        cJSON *sum = judge_summary_json(names, set->nsys, set->nprompts, j->tallies, j->nt, &so);
         alarm_err e;
         rc = sum ? jsonl_write(stdout, sum, &e) : -1;
         cJSON_Delete(sum);
     } else
-        rc = judge_summary_markdown(stdout, names, set->nsys, set->nprompts, j->tallies, j->nt);
+        rc = judge_summary_markdown(stdout, names, set->nsys, set->nprompts, j->tallies, j->nt,
+                                    &so);
     free(names);
+    free(words);
     if (a->model && !t->quiet)
         fprintf(stderr, "%s: %ld judgments: %ld requests answered, %ld from the cache, "
                         "%ld shared, %ld identical, %ld retries, %ld unparseable, "

@@ -14,6 +14,8 @@ typedef struct {
     int use_tool, json;
     http_opts http;
     long max_compare;
+    int ties;         /* judge_ties */
+    long bootstrap;   /* resamplings for the averages' intervals */
     opt_list rewards; /* --by-reward specs, as given */
 } judge_args;
 

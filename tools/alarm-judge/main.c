@@ -28,6 +28,15 @@ static int parse_format(void *p, const char *v, alarm_err *e)
     return 0;
 }
 
+static int parse_ties(void *p, const char *v, alarm_err *e)
+{
+    static const char *const names[] = {"exclude", "half", "loss"}; /* judge_ties order */
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(v, names[k]))
+            return ((judge_args *)p)->ties = k, 0;
+    return err_set(e, "--ties: '%s' is not exclude, half or loss", v);
+}
+
 #define AT(f) offsetof(judge_args, f)
 static const opt_def opts[] = {
     {"model", 0, "NAME", "LLM judge (OpenAI-compatible chat completions)", .type = OPT_STR,
@@ -60,6 +69,10 @@ static const opt_def opts[] = {
     {"out", 0, "FILE", "judgments as JSONL", .type = OPT_STR, .off = AT(out_path)},
     {"format", 0, "F", "summary as markdown or json", "markdown", .type = OPT_CALL,
      .call = parse_format},
+    {"ties", 0, "exclude|half|loss", "how ties count in win rates and averages", "exclude",
+     .type = OPT_CALL, .call = parse_ties},
+    {"bootstrap", 0, "N", "resamplings of the prompts for the averages' 95% intervals", "1000",
+     .type = OPT_LONG, .off = AT(bootstrap), .min = 0, .max = 1000000},
     {0},
 };
 
@@ -91,7 +104,7 @@ static int check_systems(const tool *t)
 int main(int argc, char **argv)
 {
     tool t;
-    judge_args a = {.base_url = DEFAULT_BASE_URL, .key_env = "OPENAI_API_KEY", .holistic = "holistic",
+    judge_args a = {.bootstrap = 1000, .base_url = DEFAULT_BASE_URL, .key_env = "OPENAI_API_KEY", .holistic = "holistic",
               .http = {.concurrency = 8, .timeout_s = 60, .retries = 5, .backoff_s = 1}};
     tool_init();
     int status = opt_parse(&t, &spec, &a, argc, argv);
