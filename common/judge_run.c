@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "jsonl.h"
+#include "judge_cost.h"
 
 typedef struct {
     size_t i, j, p; /* systems i < j, prompt p */
@@ -21,6 +22,7 @@ typedef struct {
     char key[65];
     int verdict;
     int asked;      /* its request went out and is done */
+    int settled;    /* it has its verdict (recorded) */
     int pos;        /* then: the Output the judge named (JV_A, JV_B, ...) */
     long next_same; /* the next task asking exactly the same, or -1 */
 } llm_task;
@@ -89,6 +91,9 @@ static int record(llm_run *run, llm_task *k, int cached, double latency_ms, cons
                   alarm_err *e)
 {
     const judge_set *set = run->set;
+    k->settled = 1;
+    if (run->cfg->dry_run)
+        return 0;
     judge_rec r = {0};
     r.prompt_id = judge_set_get(set, 0, k->p)->prompt_id;
     r.a = set->sys[k->i].name;
@@ -132,6 +137,11 @@ static int on_done(void *user, size_t tag, const http_result *res, alarm_err *e)
         k->verdict = JV_FAILED;
         judge_causes_add_malformed(&run->st->causes, e->msg);
     } else {
+        judge_usage(res->body, &run->st->prompt_tokens, &run->st->completion_tokens);
+        if (cfg->max_tokens > 0 && judge_capped(cfg, run->st)) {
+            run->st->capped = 1; /* requests queued but not started stay unmade */
+            http_pool_stop(run->pool);
+        }
         k->pos = pos;
         k->verdict = system_verdict(pos, k->ord);
         if (cfg->cache && http_cache_put(cfg->cache, k->key, cfg->endpoint, cfg->model, k->body,
@@ -244,7 +254,21 @@ static int prepare(llm_run *run, llm_task *k, alarm_err *e)
         run->st->shared++;
         return record(run, k, 0, -1, NULL, e);
     }
+    if (judge_capped(run->cfg, run->st)) {
+        run->st->capped = 1; /* left unjudged: a rerun with a higher cap asks it */
+        free(k->body);
+        k->body = NULL;
+        return 0;
+    }
     *slot = (size_t)(k - run->tasks) + 1;
+    run->st->queued++;
+    if (run->cfg->dry_run) {
+        run->st->dry_tokens += judge_prompt_tokens(k->body, run->cfg->tok);
+        k->asked = 1; /* questions alike are shared, not counted again */
+        free(k->body);
+        k->body = NULL;
+        return 0;
+    }
     /* About four bytes a token, plus a short answer. */
     double tokens = (double)strlen(k->body) / 4.0 + 16.0;
     if (http_pool_add(run->pool, (size_t)(k - run->tasks), k->body, strlen(k->body), tokens, e) < 0)
@@ -301,17 +325,29 @@ int judge_run_llm(const judge_set *set, const judge_llm_cfg *cfg, judge_tally *t
                 }
     run.n = n;
     http_callbacks cb = {on_done, on_tick, on_feed, &run};
-    if (rc == 0)
+    if (rc == 0 && cfg->dry_run) {
+        int more;
+        while ((more = on_feed(&run, e)) > 0)
+            ;
+        rc = more < 0 ? -1 : 0;
+    } else if (rc == 0)
         rc = http_pool_run(run.pool, &cb, e);
     if (cfg->cache)
         http_cache_read_end(cfg->cache, NULL); /* a read transaction left by a failure */
     if (rc == 0) {
         report(&run);
-        for (size_t x = 0; x < n && !st->stopped; x += 2) {
+        for (size_t x = 0; x < n && !st->stopped && !cfg->dry_run; x += 2) {
             llm_task *ab = &run.tasks[x], *ba = &run.tasks[x + 1];
+            if (!ab->settled || !ba->settled) { /* held back by a cap */
+                st->not_made += !ab->settled + !ba->settled;
+                continue;
+            }
             judge_tally_add(t, ab->p, ab->i, ab->j, judge_combine(ab->verdict, ba->verdict));
             judge_tally_orders(t, ab->verdict, ba->verdict);
         }
+        t->not_made = st->not_made;
+        t->prompt_tokens = st->prompt_tokens;
+        t->completion_tokens = st->completion_tokens;
         t->failed = st->failed;
         t->unparseable = st->unparseable;
     }

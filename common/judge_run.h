@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "db_writer.h"
+#include "bpe.h"
 #include "http.h"
 #include "http_cache.h"
 #include "judge_fail.h"
@@ -29,6 +30,12 @@ typedef struct {
     double elapsed_s;
     judge_causes causes; /* why requests failed for good */
     int stopped;       /* a fatal cause stopped the run: judgments are missing */
+    /* spend (alarm-judge(1), COST) */
+    long queued;       /* requests given to the pool (a retry is the same request) */
+    long prompt_tokens, completion_tokens; /* from each answer's "usage" */
+    int capped;        /* a cap held requests back: judgments are missing */
+    long not_made;     /* single-order judgments held back by a cap */
+    double dry_tokens; /* --dry-run: prompt tokens the requests carry */
 } judge_progress;
 
 typedef struct {
@@ -43,12 +50,21 @@ typedef struct {
     http_cache *cache;      /* answers asked before, and new ones, or NULL */
     db_writer *writer;      /* judgments into the store, or NULL */
     int64_t run_id;         /* the run the judgments belong to */
+    long max_requests;      /* send at most this many requests (0: no cap) */
+    double max_tokens;      /* stop sending once the answers' usage reaches it (0: no cap) */
+    int dry_run;            /* count the requests needed after the cache; send and record none */
+    const bpe *tok;         /* counts --dry-run's prompt tokens; NULL: estimated (4 bytes a token) */
     /* Called about every 200 ms and at the end; may be NULL. */
     void (*progress)(void *user, const judge_progress *p);
     void *progress_user;
 } judge_llm_cfg;
 
-/* `t` must have been initialised for set->nsys systems. A request failed
+/* `t` must have been initialised for set->nsys systems. A dry run prepares
+ * every request (settling identical pairs, cached answers and shared
+ * questions) and counts in stats->queued and stats->dry_tokens what a real
+ * run would send, sending and recording nothing. Under a cap, requests
+ * beyond it are not sent (stats->capped, stats->not_made); the pairs they
+ * leave incomplete are not tallied. A request failed
  * for good is a failed judgment, its cause counted in stats->causes; at a
  * fatal cause (judge_fail.h) no new request starts, the ones in flight
  * finish, stats->stopped is set and 0 is returned with `t` left empty

@@ -131,6 +131,10 @@ cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
     if (!t->is_reward) {
         cJSON_AddNumberToObject(obj, "unparseable", (double)t->unparseable);
         cJSON_AddNumberToObject(obj, "failed", (double)t->failed);
+        cJSON_AddNumberToObject(obj, "not_made", (double)t->not_made);
+        cJSON *u = cJSON_AddObjectToObject(obj, "usage");
+        cJSON_AddNumberToObject(u, "prompt_tokens", (double)t->prompt_tokens);
+        cJSON_AddNumberToObject(u, "completion_tokens", (double)t->completion_tokens);
         position_json(obj, &t->pos);
     }
     return obj;
@@ -150,6 +154,14 @@ long judge_failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t 
     return failed;
 }
 
+long judge_not_made(const judge_tally *t, size_t ntallies)
+{
+    long n = 0;
+    for (size_t k = 0; k < ntallies; k++)
+        n += t[k].not_made;
+    return n;
+}
+
 cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t nprompts,
                           const judge_tally *t, size_t ntallies, const judge_summary_opts *o)
 {
@@ -157,9 +169,12 @@ cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t npromp
     if (!obj)
         return NULL;
     long total, failed = judge_failed_of(t, ntallies, nsys, nprompts, &total);
-    if (failed > 0) {
+    long not_made = judge_not_made(t, ntallies);
+    if (failed > 0 || not_made > 0) {
         cJSON *p = cJSON_AddObjectToObject(obj, "partial");
         cJSON_AddNumberToObject(p, "failed", (double)failed);
+        if (not_made)
+            cJSON_AddNumberToObject(p, "not_made", (double)not_made);
         cJSON_AddNumberToObject(p, "judgments", (double)total);
     }
     static const char *const ties[] = {"exclude", "half", "loss"};

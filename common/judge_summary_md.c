@@ -96,6 +96,10 @@ int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
     if (failed > 0)
         fprintf(out, "partial: %ld of %ld judgments failed for good and count as ties\n\n",
                 failed, total);
+    long not_made = judge_not_made(t, ntallies);
+    if (not_made > 0)
+        fprintf(out, "partial: %ld of %ld judgments were not made (a cap on the spend); the "
+                     "pairs they leave incomplete are not counted\n\n", not_made, total);
     for (size_t k = 0; k < ntallies; k++) {
         cJSON *j = judge_tally_summary(systems, &t[k], o);
         if (!j)

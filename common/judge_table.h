@@ -36,6 +36,8 @@ typedef struct {
     size_t nprompts;
     signed char *out;       /* (nprompts, nsys, nsys) judge_stats outcomes by prompt */
     judge_position pos;     /* LLM judges */
+    long not_made;          /* single-order judgments a cap held back */
+    long prompt_tokens, completion_tokens; /* the answers' usage, requests sent this run */
 } judge_tally;
 
 int judge_tally_init(judge_tally *t, const char *name, size_t nsys, size_t nprompts,
@@ -74,6 +76,8 @@ cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
                            const judge_summary_opts *o);
 long judge_failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t nprompts,
                      long *total);
+/* Single-order judgments a cap held back, over every judge. */
+long judge_not_made(const judge_tally *t, size_t ntallies);
 
 /* The same as Markdown tables, one per judge, after a line "partial: F of N
  * judgments failed for good ..." when some did: the win-rate matrix, then

@@ -300,7 +300,9 @@ judge_to() { rc=0; local o=$1 e=$2; shift 2; judge "$@" >"$o" 2>"$e" || rc=$?; }
     [ $((sent - cached)) -le 4 ]
     run judge --format json --concurrency 4 --db "$T/db" "${SYSTEMS[@]}"
     [ "$status" -eq 0 ]
-    [ "$(grep -v '^alarm-judge:' <<<"$output")" = "$reference" ]
+    # the same results; the spend is this run's own (the usage of what it sent)
+    nospend() { jq -c 'del(.judges[].usage)'; }
+    [ "$(grep -v '^alarm-judge:' <<<"$output" | nospend)" = "$(nospend <<<"$reference")" ]
     [ $(($(requests) - sent)) -eq $((32 - cached)) ]
     # No question answered and stored before the kill was sent again: only
     # the ones in flight at the kill were sent twice.
@@ -514,4 +516,36 @@ END
     [[ "$output" == *"Position: the output shown first won"* ]]
     run judge --ties draw "${SYSTEMS[@]}"
     [ "$status" -eq 2 ]
+}
+
+@test "cost: a dry run sends nothing and counts what a run sends; a cap stops at N, exit 3; the rerun sends the rest" {
+    start_server
+    run judge --dry-run --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    n=$(grep -v '^alarm-judge:' <<<"$output" | jq .dry_run.requests)
+    [ "$(requests)" -eq 0 ]
+    [ "$n" -gt 10 ]
+    grep -v '^alarm-judge:' <<<"$output" | jq -e '.dry_run.prompt_tokens > 0 and .dry_run.prompt_tokens_by == "estimate"'
+    run judge --dry-run --tokenizer "$BATS_TEST_DIRNAME/fixtures/tfm/lm_gpt2_tok" "${SYSTEMS[@]}"
+    [[ "$output" == *"dry run: $n requests to send"*"counted with"* ]]
+    # a cap: exactly 5 requests, a partial summary, exit 3
+    run judge --format json --max-requests 5 --concurrency 2 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 3 ]
+    [ "$(requests)" -eq 5 ]
+    [[ "$output" == *"stopped at --max-requests 5: 5 requests sent"* ]]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    jq -e '.partial.not_made > 0 and .judges["test-judge"].usage.prompt_tokens == 50' <<<"$s"
+    [ "$(sqlite3 "$T/db" "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" = failed ]
+    # the same command with a higher cap sends only the rest
+    run judge --format json --max-requests 1000 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    [ "$(requests)" -eq "$n" ]
+    s=$(grep -v '^alarm-judge:' <<<"$output")
+    jq -e --argjson k $((n - 5)) '.partial == null and .judges["test-judge"].usage.prompt_tokens == 10 * $k
+          and .judges["test-judge"].usage.completion_tokens == 3 * $k' <<<"$s"
+    # a token cap: the answers' usage (13 a request) stops the sending at the third
+    before=$(requests)
+    run judge --max-tokens-total 30 --concurrency 1 "${SYSTEMS[@]}"
+    [ "$status" -eq 3 ]
+    [ $(($(requests) - before)) -eq 3 ]
 }

@@ -70,6 +70,7 @@ typedef struct {
     db_writer *writer;    /* cache rows and judgments */
     char *auth, *url;
     FILE *out;
+    bpe *tok;             /* --tokenizer */
 } judging;
 
 static void judging_free(judging *j)
@@ -86,6 +87,7 @@ static void judging_free(judging *j)
     judge_tmpl_free(&j->tmpl);
     free_secret(j->auth);
     free(j->url);
+    bpe_free(j->tok);
 }
 
 /* Loads the systems, opens the output and the store. */
@@ -103,6 +105,8 @@ static int judging_open(judging *j, const tool *t, const judge_args *a, alarm_er
         return -1;
     if (a->max_compare > 0)
         judge_set_subset(&j->set, (size_t)a->max_compare, t->seed);
+    if (a->tokenizer && bpe_load(&j->tok, a->tokenizer, e) < 0)
+        return -1;
     if (a->out_path && !(j->out = fopen(a->out_path, "w")))
         return err_set(e, "%s: cannot open: %m", a->out_path);
     if (run_start(&j->run, t, e) < 0)
@@ -127,6 +131,10 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
         cfg.shown_url = a->base_url;
         cfg.secret = j->auth ? getenv(a->key_env) : NULL;
         cfg.http.seed = t->seed;
+        cfg.dry_run = a->dry_run;
+        cfg.max_requests = a->max_requests;
+        cfg.max_tokens = a->max_tokens_total;
+        cfg.tok = j->tok;
         if (judge_tally_init(&j->tallies[j->nt], a->model, j->set.nsys, j->set.nprompts, 0, e) < 0)
             return -1;
         int rc = judge_run_llm(&j->set, &cfg, &j->tallies[j->nt++], &j->prog, e);
@@ -241,11 +249,21 @@ int judging_main(const tool *t, const judge_args *a)
         goto done; /* the message is out; no store opened yet */
     if (judging_open(&j, t, a, &e) < 0 || judging_run(&j, t, a, &e) < 0)
         goto fail;
+    if (a->dry_run) {
+        status = spend_dry_report(t, a, &j.prog);
+        run_end(&j.run, t, status == TOOL_OK ? NULL : "error writing the report");
+        goto done;
+    }
     if (!j.prog.stopped && summarise(t, a, &j) < 0) {
         err_set(&e, "error writing the summary");
         goto fail;
     }
     status = TOOL_OK;
+    if (j.prog.capped) {
+        spend_cap_message(t, a, &j.prog, j.run.db.h != NULL);
+        err_set(&e, "a cap on the spend held back %ld judgments", j.prog.not_made);
+        status = TOOL_CAPPED;
+    }
     if (j.prog.failed > 0) {
         report_failures(t, &j, &e);
         status = TOOL_FAIL;

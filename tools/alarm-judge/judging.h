@@ -5,6 +5,7 @@
 #define ALARM_JUDGING_H
 
 #include "http.h"
+#include "judge_run.h"
 #include "opt.h"
 
 #define DEFAULT_BASE_URL "https://api.openai.com/v1"
@@ -16,10 +17,20 @@ typedef struct {
     long max_compare;
     int ties;         /* judge_ties */
     long bootstrap;   /* resamplings for the averages' intervals */
+    int dry_run;      /* count the requests after the cache; send none */
+    long max_requests;
+    double max_tokens_total;
+    const char *tokenizer; /* counts --dry-run's prompt tokens */
     opt_list rewards; /* --by-reward specs, as given */
 } judge_args;
 
 /* Runs the judging; returns the exit status (messages printed). */
 int judging_main(const tool *t, const judge_args *a);
+
+/* spend.c: the report of a dry run (on standard output, as the summary
+ * would be), and the message when a cap held judgments back. */
+int spend_dry_report(const tool *t, const judge_args *a, const judge_progress *p);
+void spend_cap_message(const tool *t, const judge_args *a, const judge_progress *p,
+                       int has_store);
 
 #endif

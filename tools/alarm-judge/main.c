@@ -73,6 +73,14 @@ static const opt_def opts[] = {
      .type = OPT_CALL, .call = parse_ties},
     {"bootstrap", 0, "N", "resamplings of the prompts for the averages' 95% intervals", "1000",
      .type = OPT_LONG, .off = AT(bootstrap), .min = 0, .max = 1000000},
+    {"dry-run", 0, NULL, "count the requests needed after the cache; send none", .type = OPT_FLAG,
+     .off = AT(dry_run)},
+    {"max-requests", 0, "N", "send at most N requests, then stop (exit 3)", .type = OPT_LONG,
+     .off = AT(max_requests), .min = 1, .max = 1L << 40},
+    {"max-tokens-total", 0, "N", "stop sending once the answers' usage reaches N tokens (exit 3)",
+     .type = OPT_DOUBLE, .off = AT(max_tokens_total), .fmin = 1, .fmax = 1e15},
+    {"tokenizer", 0, "FILE", "count --dry-run's prompt tokens with this tokenizer.json",
+     .type = OPT_STR, .off = AT(tokenizer)},
     {0},
 };
 

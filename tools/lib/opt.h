@@ -12,8 +12,10 @@
 
 #include "err.h"
 
-/* Exit codes of every tool. A closed output pipe is a quiet TOOL_OK. */
-enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2 };
+/* Exit codes of every tool. A closed output pipe is a quiet TOOL_OK.
+ * TOOL_CAPPED: alarm-judge stopped at a cap on its spend (a partial run the
+ * same command with a higher cap completes). */
+enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2, TOOL_CAPPED = 3 };
 
 /* One bit per tool (and per alarm-model subcommand): a shared option says
  * which of them take it. A new tool adds a bit. */
