@@ -33,7 +33,7 @@ void judge_wilson(long k, long n, double *lo, double *hi)
     *hi = 100 * fmin(1, mid + half);
 }
 
-void judge_averages(const signed char *out, size_t np, size_t ns, judge_ties ties,
+void judge_averages(const judge_counts *c, size_t np, size_t ns, judge_ties ties,
                     const unsigned *w, double *avg)
 {
     for (size_t i = 0; i < ns; i++) {
@@ -41,14 +41,15 @@ void judge_averages(const signed char *out, size_t np, size_t ns, judge_ties tie
         for (size_t j = 0; j < ns; j++) {
             if (j == i)
                 continue;
-            long c[3] = {0}; /* win, lose, tie */
+            long n[3] = {0}; /* win, lose, tie */
             for (size_t p = 0; p < np; p++) {
-                signed char o = out[(p * ns + i) * ns + j];
+                const judge_counts *x = &c[(p * ns + i) * ns + j];
                 long k = w ? (long)w[p] : 1;
-                if (o != JS_NONE)
-                    c[o > 0 ? 0 : o < 0 ? 1 : 2] += k;
+                n[0] += k * x->win;
+                n[1] += k * x->lose;
+                n[2] += k * x->tie;
             }
-            sum += judge_rate_ties(c[0], c[1], c[2], ties);
+            sum += judge_rate_ties(n[0], n[1], n[2], ties);
         }
         avg[i] = ns > 1 ? sum / (double)(ns - 1) : 50;
     }
@@ -68,7 +69,7 @@ static double quantile(const double *x, int n, double q)
     return k + 1 < n ? x[k] + (at - k) * (x[k + 1] - x[k]) : x[n - 1];
 }
 
-int judge_bootstrap(const signed char *out, size_t np, size_t ns, judge_ties ties, int draws,
+int judge_bootstrap(const judge_counts *c, size_t np, size_t ns, judge_ties ties, int draws,
                     uint64_t seed, double *lo, double *hi, alarm_err *e)
 {
     unsigned *w = malloc((np ? np : 1) * sizeof *w);
@@ -83,7 +84,7 @@ int judge_bootstrap(const signed char *out, size_t np, size_t ns, judge_ties tie
         memset(w, 0, np * sizeof *w);
         for (size_t k = 0; k < np; k++)
             w[rng_next(&s) % np]++;
-        judge_averages(out, np, ns, ties, w, avg);
+        judge_averages(c, np, ns, ties, w, avg);
         for (size_t i = 0; i < ns; i++)
             all[(size_t)d * ns + i] = avg[i];
     }

@@ -23,21 +23,23 @@ double judge_rate_ties(long win, long lose, long tie, judge_ties ties);
  * (0 and 100 when n is 0). */
 void judge_wilson(long k, long n, double *lo, double *hi);
 
-/* Outcomes by prompt: out[(p * nsys + i) * nsys + j] is +1 when i beat j on
- * prompt p, -1 when j beat i, 0 for a tie, JS_NONE when the pair was not
- * judged there. */
-enum { JS_NONE = 2 };
+/* Outcomes by prompt: c[(p * nsys + i) * nsys + j] counts i's wins,
+ * losses and ties against j on prompt p (several when systems are pooled,
+ * none when the pair was not judged there). */
+typedef struct {
+    unsigned short win, lose, tie;
+} judge_counts;
 
 /* Each system's average win rate (mean over the other systems of its rate
  * against each) on the prompts given (weights w[p] = how often prompt p
  * is drawn; NULL: once each). avg has nsys entries. */
-void judge_averages(const signed char *out, size_t nprompts, size_t nsys, judge_ties ties,
+void judge_averages(const judge_counts *c, size_t nprompts, size_t nsys, judge_ties ties,
                     const unsigned *w, double *avg);
 
 /* The 2.5th and 97.5th percentiles of each system's average over `draws`
  * resamplings of the prompts with replacement (the same draw for every
  * system: paired), seeded. lo, hi have nsys entries. */
-int judge_bootstrap(const signed char *out, size_t nprompts, size_t nsys, judge_ties ties,
+int judge_bootstrap(const judge_counts *c, size_t nprompts, size_t nsys, judge_ties ties,
                     int draws, uint64_t seed, double *lo, double *hi, alarm_err *e);
 
 /* The length-controlled win rate (percent) of n decisive verdicts: won[k]

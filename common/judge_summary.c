@@ -39,16 +39,21 @@ static double cell_lc(const judge_tally *t, size_t i, size_t j, const double *wo
 {
     if (!words)
         return NAN;
-    size_t n = 0, ns = t->nsys;
-    double *d = malloc((t->nprompts ? t->nprompts : 1) * sizeof *d);
-    int *won = malloc((t->nprompts ? t->nprompts : 1) * sizeof *won);
+    size_t n = 0, ns = t->nsys, cap = 0;
+    for (size_t p = 0; p < t->nprompts; p++) {
+        const judge_counts *x = &t->pc[(p * ns + i) * ns + j];
+        cap += (size_t)x->win + x->lose;
+    }
+    double *d = malloc((cap ? cap : 1) * sizeof *d);
+    int *won = malloc((cap ? cap : 1) * sizeof *won);
     double lc = NAN;
     if (d && won) {
         for (size_t p = 0; p < t->nprompts; p++) {
-            signed char o = t->out[(p * ns + i) * ns + j];
-            if (o == 1 || o == -1) {
-                d[n] = words[p * ns + i] - words[p * ns + j];
-                won[n++] = o == 1;
+            const judge_counts *x = &t->pc[(p * ns + i) * ns + j];
+            double diff = words[p * ns + i] - words[p * ns + j];
+            for (int k = 0; k < x->win + x->lose; k++) {
+                d[n] = diff;
+                won[n++] = k < x->win;
             }
         }
         lc = judge_lc_rate(d, won, n);
@@ -110,7 +115,7 @@ cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
     double *lo = malloc(ns * sizeof *lo), *hi = malloc(ns * sizeof *hi);
     alarm_err e;
     int have_ci = lo && hi && o->bootstrap > 0 && t->nprompts > 0 &&
-                  judge_bootstrap(t->out, t->nprompts, ns, o->ties, o->bootstrap, o->seed, lo, hi, &e) == 0;
+                  judge_bootstrap(t->pc, t->nprompts, ns, o->ties, o->bootstrap, o->seed, lo, hi, &e) == 0;
     for (size_t i = 0; i < ns; i++) {
         cJSON *row = cJSON_AddObjectToObject(matrix, systems[i]);
         for (size_t j = 0; j < ns; j++)

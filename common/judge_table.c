@@ -64,10 +64,8 @@ int judge_tally_init(judge_tally *t, const char *name, size_t nsys, size_t nprom
     t->cells = calloc(nsys * nsys, sizeof *t->cells);
     t->consist = calloc(nsys * nsys, sizeof *t->consist);
     t->no_holistic = calloc(nsys * nsys, sizeof *t->no_holistic);
-    t->out = malloc((nprompts ? nprompts : 1) * nsys * nsys);
-    if (t->out)
-        memset(t->out, JS_NONE, (nprompts ? nprompts : 1) * nsys * nsys);
-    if (!t->name || !t->cells || !t->consist || !t->no_holistic || !t->out) {
+    t->pc = calloc((nprompts ? nprompts : 1) * nsys * nsys, sizeof *t->pc);
+    if (!t->name || !t->cells || !t->consist || !t->no_holistic || !t->pc) {
         judge_tally_free(t);
         return err_set(e, "out of memory");
     }
@@ -81,25 +79,24 @@ void judge_tally_free(judge_tally *t)
     free(t->cells);
     free(t->consist);
     free(t->no_holistic);
-    free(t->out);
+    free(t->pc);
     memset(t, 0, sizeof *t);
 }
 
 void judge_tally_add(judge_tally *t, size_t p, size_t i, size_t j, int verdict)
 {
     judge_wlt *ij = &t->cells[i * t->nsys + j], *ji = &t->cells[j * t->nsys + i];
-    signed char o = verdict == JV_A ? 1 : verdict == JV_B ? -1 : 0;
-    t->out[(p * t->nsys + i) * t->nsys + j] = o;
-    t->out[(p * t->nsys + j) * t->nsys + i] = (signed char)-o;
+    judge_counts *pij = &t->pc[(p * t->nsys + i) * t->nsys + j];
+    judge_counts *pji = &t->pc[(p * t->nsys + j) * t->nsys + i];
     if (verdict == JV_A) {
-        ij->win++;
-        ji->lose++;
+        ij->win++, pij->win++;
+        ji->lose++, pji->lose++;
     } else if (verdict == JV_B) {
-        ij->lose++;
-        ji->win++;
+        ij->lose++, pij->lose++;
+        ji->win++, pji->win++;
     } else {
-        ij->tie++;
-        ji->tie++;
+        ij->tie++, pij->tie++;
+        ji->tie++, pji->tie++;
     }
 }
 

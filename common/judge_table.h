@@ -34,7 +34,7 @@ typedef struct {
     int *no_holistic;       /* (nsys, nsys): some response lacked the holistic reward */
     long unparseable, failed; /* single-order answers of those kinds */
     size_t nprompts;
-    signed char *out;       /* (nprompts, nsys, nsys) judge_stats outcomes by prompt */
+    judge_counts *pc;       /* (nprompts, nsys, nsys) outcomes by prompt (judge_stats.h) */
     judge_position pos;     /* LLM judges */
     long not_made;          /* single-order judgments a cap held back */
     long prompt_tokens, completion_tokens; /* the answers' usage, requests sent this run */

@@ -40,7 +40,7 @@ enum { NP = 40, NS = 3 };
 static void bootstrap_matches_direct_resampling(void **state)
 {
     (void)state;
-    static signed char out[NP * NS * NS];
+    static judge_counts out[NP * NS * NS];
     uint64_t g = 7;
     for (int p = 0; p < NP; p++)
         for (int i = 0; i < NS; i++)
@@ -48,9 +48,11 @@ static void bootstrap_matches_direct_resampling(void **state)
                 /* system 0 usually wins; some ties; pair (1, 2) unjudged on prompt 3 */
                 int r = (int)(rng_next(&g) % 10), o = r < 6 - 2 * i ? 1 : r < 8 ? -1 : 0;
                 if (p == 3 && i == 1)
-                    o = JS_NONE;
-                out[(p * NS + i) * NS + j] = (signed char)o;
-                out[(p * NS + j) * NS + i] = (signed char)(o == JS_NONE ? JS_NONE : -o);
+                    continue;
+                judge_counts *ij = &out[(p * NS + i) * NS + j], *ji = &out[(p * NS + j) * NS + i];
+                ij->win = ji->lose = o == 1;
+                ij->lose = ji->win = o == -1;
+                ij->tie = ji->tie = o == 0;
             }
     double avg[NS], lo[NS], hi[NS];
     judge_averages(out, NP, NS, JT_EXCLUDE, NULL, avg);
@@ -64,9 +66,8 @@ static void bootstrap_matches_direct_resampling(void **state)
         for (int k = 0; k < NP; k++) {
             int p = (int)(rng_next(&s) % NP);
             for (int j = 1; j < NS; j++) {
-                signed char o = out[(p * NS + 0) * NS + j];
-                c[j - 1][0] += o == 1;
-                c[j - 1][1] += o == -1;
+                c[j - 1][0] += out[(p * NS + 0) * NS + j].win;
+                c[j - 1][1] += out[(p * NS + 0) * NS + j].lose;
             }
         }
         direct[d] = 0;
