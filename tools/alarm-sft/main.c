@@ -77,15 +77,8 @@ int main(int argc, char **argv)
                        .eos_why = "so the model could not learn to stop"}};
     R.T.user = &R;
     alarm_err e;
-    const char *failure = NULL;
-    status = TOOL_OK;
-    if (run(&R, &e) < 0) {
-        status = tool_fail(&t, e.msg);
-        failure = e.msg;
-    }
-    if (trainer_store_close(&R.T, failure) < 0)
-        status = TOOL_FAIL;
-    trainer_teardown(&R.T);
+    int rc = run(&R, &e);
+    status = trainer_end(&R.T, rc, &e);
     sft_set_free(&R.train);
     sft_set_free(&R.val);
     return tool_finish(&t, status);

@@ -140,7 +140,9 @@ int trainer_train(trainer *T, alarm_err *e);
  * `what` has TRAIN_SAVE_OPTIMIZER). */
 int trainer_save(trainer *T, const char *dir, int what, alarm_err *e);
 
-/* Ends the run's row: ok, or failed with the message. */
-int trainer_store_close(trainer *T, const char *failure);
+/* After the tool's run (rc its result, e its error): the failure reported,
+ * the run's row ended (ok, or failed with the message), T freed; the exit
+ * status for tool_finish. */
+int trainer_end(trainer *T, int rc, const alarm_err *e);
 
 #endif

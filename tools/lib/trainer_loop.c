@@ -38,12 +38,16 @@ int trainer_start(trainer *T, alarm_err *e)
     return rc;
 }
 
-int trainer_store_close(trainer *T, const char *failure)
+int trainer_end(trainer *T, int rc, const alarm_err *e)
 {
+    int status = rc < 0 ? tool_fail(T->t, e->msg) : TOOL_OK;
     if (T->st_eval)
         sqlite3_finalize(T->st_eval);
     T->st_eval = NULL;
-    return run_end(&T->run, T->t, failure);
+    if (run_end(&T->run, T->t, rc < 0 ? e->msg : NULL) < 0)
+        status = TOOL_FAIL;
+    trainer_teardown(T);
+    return status;
 }
 
 typedef struct {
