@@ -125,6 +125,36 @@ static int name_labels(rm_run *R, const ckpt_writer *w, alarm_err *e)
     return rc;
 }
 
+int rm_check_labels(const rm_run *R, const char *dir, alarm_err *e)
+{
+    char path[4096];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
+    if (!text)
+        return -1;
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(o, "architectures");
+    const cJSON *a0 = cJSON_GetArrayItem(archs, 0);
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(o, "id2label");
+    int rc = 0;
+    /* a language model gets a new head: only a token classifier has labels to keep */
+    if (cJSON_IsString(a0) && strstr(a0->valuestring, "ForTokenClassification"))
+        for (int k = 0; rc == 0 && k < R->n_labels; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", k);
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(map, key);
+            if (!cJSON_IsString(name) || strcmp(name->valuestring, R->label[k]))
+                rc = err_set(e, "%s: label %d of the checkpoint is %s%s%s, not \"%s\" of "
+                             "--labels %s", path, k, cJSON_IsString(name) ? "\"" : "",
+                             cJSON_IsString(name) ? name->valuestring : "unnamed",
+                             cJSON_IsString(name) ? "\"" : "", R->label[k], R->a->labels);
+        }
+    cJSON_Delete(o);
+    return rc;
+}
+
 int rm_write_extra(trainer *T, const ckpt_writer *w, alarm_err *e)
 {
     rm_run *R = T->user;

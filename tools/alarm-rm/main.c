@@ -95,6 +95,9 @@ static int run(rm_run *R, alarm_err *e)
     const trainer_args *a = T->a;
     if (split_labels(R, e) < 0 || trainer_setup(T, e) < 0)
         return -1;
+    const char *dir = T->resumed ? a->out : a->model;
+    if (R->a->kind == RM_SPANS && dir && rm_check_labels(R, dir, e) < 0)
+        return -1;
     /* transformers finds the last real token by pad_token_id: the EOS, as trl pads */
     if (T->m.cfg.pad_id < 0)
         T->m.cfg.pad_id = T->eos;

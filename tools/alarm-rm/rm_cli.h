@@ -46,5 +46,8 @@ uint64_t rm_set_hash(const rm_run *R, const rm_set *s);
  * sequence model's score statistics over the training responses). */
 int rm_evaluate(trainer *T, trainer_eval *ev, alarm_err *e);
 int rm_write_extra(trainer *T, const ckpt_writer *w, alarm_err *e);
+/* A token classifier checkpoint in dir has --labels' names, in order (its
+ * config.json's id2label). */
+int rm_check_labels(const rm_run *R, const char *dir, alarm_err *e);
 
 #endif
