@@ -91,6 +91,9 @@ const char *const db_migrations[] = {
     "  best INTEGER NOT NULL,     -- 1 when val_loss is the lowest so far\n"
     "  PRIMARY KEY (run_id, step)\n"
     ");\n",
+    /* 2 -> 3: the reward models' validation metrics. */
+    "ALTER TABLE train_evals ADD COLUMN val_accuracy REAL;  -- pairwise or span accuracy\n"
+    "ALTER TABLE train_evals ADD COLUMN val_metrics TEXT;   -- JSON: per-label metrics\n",
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -1,4 +1,5 @@
-/* train: the loop of train.h. */
+/* train: the loop of train.h, over any task's loss; the LM loss on seq
+ * sequences (alarm-sft's) is the built-in task. */
 #include "train.h"
 
 #include <math.h>
@@ -7,17 +8,40 @@
 
 #include "rng.h"
 
-int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, int max_len,
-                    alarm_err *e)
+static int lm_loss(void *ctx, tfm_model *m, const void *const *ex, int k, float scale,
+                   float *loss, double *weight, void *tally, alarm_err *e)
+{
+    (void)tally;
+    seq_batch *sb = ctx;
+    if (seq_batch_fill(sb, (const seq *const *)ex, k, 0, e) < 0 ||
+        tfm_forward(m, sb->tokens, sb->lens, sb->B, sb->T, e) < 0 ||
+        tfm_loss_lm(m, sb->lm_targets, scale, loss, e) < 0)
+        return -1;
+    *weight = (double)sb->n; /* the positions with a target */
+    return 0;
+}
+
+int train_data_init_task(train_data *d, const void *const *ex, size_t n, int batch,
+                         train_loss_fn loss, void *ctx, alarm_err *e)
 {
     memset(d, 0, sizeof *d);
     d->ex = ex;
     d->n = n;
     d->order_epoch = -1;
+    d->loss = loss;
+    d->ctx = ctx;
     d->order = malloc((n ? n : 1) * sizeof *d->order);
     d->rows = malloc((size_t)batch * sizeof *d->rows);
     if (!d->order || !d->rows)
         return err_set(e, "out of memory");
+    return 0;
+}
+
+int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, int max_len,
+                    alarm_err *e)
+{
+    if (train_data_init_task(d, (const void *const *)ex, n, batch, lm_loss, &d->sb, e) < 0)
+        return -1;
     return seq_batch_init(&d->sb, batch, max_len, e);
 }
 
@@ -49,18 +73,26 @@ static void shuffle(train_data *d, uint64_t seed, int epoch)
     d->order_epoch = epoch;
 }
 
+uint64_t train_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t j = 0; j < n; j++)
+        h = (h ^ b[j]) * 0x100000001b3ull;
+    return h;
+}
+
+uint64_t train_hash_seq(uint64_t h, const seq *s)
+{
+    int32_t head[2] = {s->np, s->nr};
+    h = train_hash_bytes(h, head, sizeof head);
+    return train_hash_bytes(h, s->ids, (size_t)(s->np + s->nr) * sizeof(int32_t));
+}
+
 uint64_t train_data_hash(const seq *const *ex, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a over (np, nr, ids) of each example */
-    for (size_t i = 0; i < n; i++) {
-        int32_t head[2] = {ex[i]->np, ex[i]->nr};
-        const unsigned char *parts[2] = {(const unsigned char *)head,
-                                         (const unsigned char *)ex[i]->ids};
-        size_t lens[2] = {sizeof head, (size_t)(ex[i]->np + ex[i]->nr) * sizeof(int32_t)};
-        for (int k = 0; k < 2; k++)
-            for (size_t j = 0; j < lens[k]; j++)
-                h = (h ^ parts[k][j]) * 0x100000001b3ull;
-    }
+    uint64_t h = TRAIN_HASH_START; /* FNV-1a over (np, nr, ids) of each example */
+    for (size_t i = 0; i < n; i++)
+        h = train_hash_seq(h, ex[i]);
     return h;
 }
 
@@ -86,16 +118,6 @@ static int next_rows(train_data *d, const train_cfg *c, train_state *st)
     return k;
 }
 
-static int forward_loss(tfm_model *m, train_data *d, int k, float scale, float *loss,
-                        alarm_err *e)
-{
-    seq_batch *sb = &d->sb;
-    if (seq_batch_fill(sb, d->rows, k, 0, e) < 0 ||
-        tfm_forward(m, sb->tokens, sb->lens, sb->B, sb->T, e) < 0)
-        return -1;
-    return tfm_loss_lm(m, sb->lm_targets, scale, loss, e);
-}
-
 int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d, float *loss,
                float *gnorm, alarm_err *e)
 {
@@ -108,8 +130,9 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
     for (int a = 0; a < c->grad_accum; a++) {
         int k = next_rows(d, c, st);
         float l;
+        double w;
         tfm_zero_head_grads(m);
-        if (forward_loss(m, d, k, 1.0f / (float)c->grad_accum, &l, e) < 0) {
+        if (d->loss(d->ctx, m, d->rows, k, 1.0f / (float)c->grad_accum, &l, &w, NULL, e) < 0) {
             *st = before;
             return -1;
         }
@@ -119,7 +142,7 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
                            st->step + 1, isnan(l) ? "NaN" : "infinite");
         }
         sum += l;
-        st->tokens += (double)d->sb.n;
+        st->tokens += w;
         tfm_backward(m);
     }
     *gnorm = tfm_optim_step(m, &c->opt, (int)st->step);
@@ -133,24 +156,27 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
     return 0;
 }
 
-int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,
-               double *loss, alarm_err *e)
+int train_eval_task(tfm_model *m, train_data *d, const void *const *ex, size_t n, int batch,
+                    double *loss, void *tally, alarm_err *e)
 {
-    double sum = 0;
-    size_t count = 0;
+    double sum = 0, count = 0;
     for (size_t i = 0; i < n; i += (size_t)batch) {
         int k = n - i < (size_t)batch ? (int)(n - i) : batch;
         for (int r = 0; r < k; r++)
             d->rows[r] = ex[i + (size_t)r];
         float l;
-        if (forward_loss(m, d, k, 0.0f, &l, e) < 0)
+        double w; /* the batch's mean loss weighs by what it is over */
+        if (d->loss(d->ctx, m, d->rows, k, 0.0f, &l, &w, tally, e) < 0)
             return -1;
-        size_t t = 0; /* the batch's target tokens: its mean loss weighs by them */
-        for (size_t j = 0; j < (size_t)d->sb.B * d->sb.T; j++)
-            t += d->sb.lm_targets[j] >= 0;
-        sum += (double)l * (double)t;
-        count += t;
+        sum += (double)l * w;
+        count += w;
     }
-    *loss = count ? sum / (double)count : 0;
+    *loss = count > 0 ? sum / count : 0;
     return 0;
+}
+
+int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,
+               double *loss, alarm_err *e)
+{
+    return train_eval_task(m, d, (const void *const *)ex, n, batch, loss, NULL, e);
 }

@@ -1,8 +1,8 @@
-/* train: the one training loop of the supervised trainers (alarm-sft now;
- * alarm-rm and alarm-ppo take the same shape): examples as seq sequences,
- * an order shuffled per epoch from the seed, optimizer steps of grad_accum
- * right-padded micro-batches (HF's averaging: each micro-batch's mean loss
- * over its target tokens, divided by grad_accum), clipping and the schedule
+/* train: the one training loop of the supervised trainers (alarm-sft,
+ * alarm-rm): examples of the task's own type with a loss callback (the LM
+ * loss on seq sequences built in), an order shuffled per epoch from the seed,
+ * optimizer steps of grad_accum micro-batches (HF's averaging: each
+ * micro-batch's mean loss, divided by grad_accum), clipping and the schedule
  * of tfm_optim, a token-weighted evaluation loss, and a state small enough
  * to write beside each checkpoint (train_state.c) so a resumed run goes on
  * exactly where the killed one was. Gradients live in m->grads, one array:
@@ -33,22 +33,40 @@ typedef struct {
     long step;        /* optimizer steps done */
     int epoch;        /* the epoch being read (0-based) */
     size_t cursor;    /* examples of that epoch already used */
-    double tokens;    /* target tokens trained on, over the whole run */
+    double tokens;    /* what the losses were over (target tokens, pairs, spans),
+                         summed over the whole run */
     double best_val;  /* lowest validation loss so far; < 0: none yet */
     long best_step;
 } train_state;
 
+/* A task's loss on one micro-batch of k examples (its own type, behind
+ * void pointers): runs the forward, sets *loss to the micro-batch's mean
+ * loss and *weight to what that mean is over (target tokens, pairs,
+ * spans), and adds scale * d(loss)/d(head outputs) into the head-output
+ * gradients (m->dlogits, m->dcls, ...; scale 0: evaluation, none). With
+ * tally not NULL (evaluation) it also adds the task's metrics into it. */
+typedef int (*train_loss_fn)(void *ctx, tfm_model *m, const void *const *ex, int k,
+                             float scale, float *loss, double *weight, void *tally,
+                             alarm_err *e);
+
 typedef struct {
-    const seq *const *ex; /* the training examples */
+    const void *const *ex; /* the training examples */
     size_t n;
     size_t *order;        /* (n) this epoch's permutation */
     int order_epoch;      /* the epoch `order` is for; -1: none */
-    const seq **rows;     /* (batch) one micro-batch */
-    seq_batch sb;
+    const void **rows;    /* (batch) one micro-batch */
+    train_loss_fn loss;
+    void *ctx;
+    seq_batch sb;         /* the LM loss's batch (train_data_init) */
 } train_data;
 
+/* Examples as seq sequences with the LM loss on their response tokens
+ * (tfm_loss_lm), the mean over a micro-batch's target tokens. */
 int train_data_init(train_data *d, const seq *const *ex, size_t n, int batch, int max_len,
                     alarm_err *e);
+/* Examples of any type with the task's loss (ctx is its state). */
+int train_data_init_task(train_data *d, const void *const *ex, size_t n, int batch,
+                         train_loss_fn loss, void *ctx, alarm_err *e);
 void train_data_free(train_data *d);
 
 /* The permutation of n examples for epoch `epoch` of a run seeded `seed`:
@@ -58,11 +76,16 @@ void train_order(size_t *order, size_t n, uint64_t seed, long epoch);
 
 /* A fingerprint of the examples' tokens, in their order. */
 uint64_t train_data_hash(const seq *const *ex, size_t n);
+/* The same FNV-1a, to fold other examples in: start from TRAIN_HASH_START,
+ * fold each sequence (its np, nr and ids) and any other bytes in order. */
+#define TRAIN_HASH_START 0xcbf29ce484222325ull
+uint64_t train_hash_bytes(uint64_t h, const void *p, size_t n);
+uint64_t train_hash_seq(uint64_t h, const seq *s);
 
 /* Optimizer steps one epoch takes. */
 long train_steps_per_epoch(const train_cfg *c, size_t n);
 
-/* One optimizer step on m (built for batch x max_len, tfm_train_alloc'd):
+/* One optimizer step on m (built for the task's micro-batch, tfm_train_alloc'd):
  * *loss is the step's mean micro-batch loss, *gnorm the gradient norm
  * before clipping. A non-finite loss is an error naming the step, and the
  * weights are left as they were. */
@@ -72,6 +95,10 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
 /* Mean loss over every target token of ex[0, n), batch rows at a time. */
 int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,
                double *loss, alarm_err *e);
+/* The same for examples of d's task: the loss weighted by each micro-batch's
+ * weight, and the task's metrics added into tally (NULL: none). */
+int train_eval_task(tfm_model *m, train_data *d, const void *const *ex, size_t n, int batch,
+                    double *loss, void *tally, alarm_err *e);
 
 /* What train_state_save writes besides trainer_state.json. */
 enum {

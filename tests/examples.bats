@@ -53,7 +53,7 @@ run_examples() {
 synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
 
 @test "every page with EXAMPLES has its examples run here" {
-    tested="alarm-judge.1 alarm-model.1 alarm-ppo.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
+    tested="alarm-judge.1 alarm-model.1 alarm-ppo.1 alarm-rm.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
     for m in "$ROOT"/man/*.[1-9]; do
         n=$(basename "$m")
         if [ -n "$(man_examples "$m")" ]; then
@@ -104,6 +104,18 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     [ "$right" -ge 70 ]
     [ "$(wc -l < "$W/examples.out")" -eq 9 ]   # step 0 and eight epochs
     jq -e '.step == 30' "$W/runs/ft/trainer_state.json"
+}
+
+@test "alarm-rm(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-rm.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-rm ' "$T/ex.sh")" -ge 2 ]
+    run_examples "$T/ex.sh"
+    # both models learnt: held-out accuracy 1 or nearly after two epochs
+    cat "$W/examples.out"
+    [ "$(wc -l < "$W/examples.out")" -eq 6 ]   # step 0 and two epochs, of each run
+    [ "$(awk -F'|' '$2 == 76 && $3 >= 0.9' "$W/examples.out" | wc -l)" -eq 2 ]
+    jq -e '.kind == "seq" and .score.std > 0' "$W/runs/rm/rm.json"
+    jq -e '.id2label == {"0": "good", "1": "bad"}' "$W/runs/spans/config.json"
 }
 
 @test "alarm-model(1)'s examples run" {

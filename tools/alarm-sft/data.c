@@ -18,6 +18,7 @@ static int take_demo(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
 {
     reading *g = user;
     sft_run *R = g->R;
+    trainer *T = &R->T;
     const char *id = NULL, *prompt, *response;
     if (jsonl_opt_string(rd, *rec, NULL, "id", &id, e) < 0 ||
         jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0 ||
@@ -32,8 +33,8 @@ static int take_demo(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
     if (!x)
         return err_set(e, "out of memory");
     g->s->ex[g->s->n++] = x;
-    if (seq_encode(x, &R->se, prompt, strlen(prompt), response, strlen(response), e) < 0 ||
-        (R->eos >= 0 && seq_append(x, R->eos, e) < 0))
+    if (seq_encode(x, &T->se, prompt, strlen(prompt), response, strlen(response), e) < 0 ||
+        (T->eos >= 0 && seq_append(x, T->eos, e) < 0))
         return id ? err_prefix(e, "%s:%ld: id \"%s\"", rd->name, rd->lineno, id) : -1;
     if (x->cut)
         g->s->truncated++;
@@ -42,7 +43,7 @@ static int take_demo(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
 
 int sft_read(sft_run *R, sft_set *s, char **files, int nfiles, alarm_err *e)
 {
-    tool t = *R->t; /* the driver reads t.args: these files */
+    tool t = *R->T.t; /* the driver reads t.args: these files */
     t.args = files;
     t.nargs = nfiles;
     reading g = {R, s};

@@ -31,11 +31,12 @@ enum {
     TOOL_ROLLOUT = 1u << 8,
     TOOL_SFT = 1u << 9,
     TOOL_PPO = 1u << 10,
+    TOOL_RM = 1u << 11,
     TOOL_ALL = ~0u,
     /* tools that record a run into a store */
-    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO,
+    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM,
     /* tools that load a checkpoint's weights */
-    TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO,
+    TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM,
 };
 
 typedef enum {
