@@ -12,7 +12,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc
+PKGS    := sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc libexttextcat
 override CPPFLAGS += -Icommon -DALARM_VERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS))
 CFLAGS  ?= -O2 -g
 # No code here reads errno after a math call or the floating-point exception
@@ -21,7 +21,7 @@ CFLAGS  ?= -O2 -g
 # not change: neither flag licenses reordering arithmetic.
 override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fno-math-errno \
                     -fno-trapping-math -MMD -MP $(EXTRA_CFLAGS)
-override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lhyphen -lm
 override LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
 
 LIB_SRC   := $(sort $(wildcard common/*.c))
@@ -151,7 +151,7 @@ demo: tools
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
-            libopenblas-dev libpcre2-dev libicu-dev libcmocka-dev bats jq sqlite3 groff-base python3 curl \
+            libopenblas-dev libpcre2-dev libicu-dev libhyphen-dev hyphen-en-us libexttextcat-dev python3-pyphen libcmocka-dev bats jq sqlite3 groff-base python3 curl \
             clang libclang-rt-14-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

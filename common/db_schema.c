@@ -94,6 +94,17 @@ const char *const db_migrations[] = {
     /* 2 -> 3: the reward models' validation metrics. */
     "ALTER TABLE train_evals ADD COLUMN val_accuracy REAL;  -- pairwise or span accuracy\n"
     "ALTER TABLE train_evals ADD COLUMN val_metrics TEXT;   -- JSON: per-label metrics\n",
+    /* 3 -> 4: alarm-score's scorers, with the normalisation each used. */
+    "CREATE TABLE scorers (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id), name TEXT NOT NULL,\n"
+    "  spec TEXT NOT NULL,         -- the --scorer text\n"
+    "  kind TEXT NOT NULL,\n"
+    "  lower_better INTEGER NOT NULL,  -- 1 with --lower-better NAME\n"
+    "  normalize TEXT,             -- 'given', 'auto' or NULL (none)\n"
+    "  mean REAL, std REAL,        -- the normalisation used\n"
+    "  scored INTEGER NOT NULL, failed INTEGER NOT NULL,  -- records\n"
+    "  PRIMARY KEY (run_id, name)\n"
+    ");\n",
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

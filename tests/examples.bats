@@ -53,7 +53,7 @@ run_examples() {
 synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
 
 @test "every page with EXAMPLES has its examples run here" {
-    tested="alarm-judge.1 alarm-model.1 alarm-ppo.1 alarm-rm.1 alarm-rollout.1 alarm-select.1 alarm-sft.1 alarm.7"
+    tested="alarm-judge.1 alarm-model.1 alarm-ppo.1 alarm-rm.1 alarm-rollout.1 alarm-score.1 alarm-select.1 alarm-sft.1 alarm-synth.1 alarm.7"
     for m in "$ROOT"/man/*.[1-9]; do
         n=$(basename "$m")
         if [ -n "$(man_examples "$m")" ]; then
@@ -73,6 +73,20 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     jq -e '.aspects.factuality.selected' "$W/selection.json"
     grep -q '^factuality|' "$W/examples.out"
     [ "$(wc -l < "$W/combined.jsonl")" -eq 6 ]
+}
+
+@test "alarm-score(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-score.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-score ' "$T/ex.sh")" -ge 2 ]
+    run_examples "$T/ex.sh"
+    # two scored records, then six rewards rows
+    [ "$(wc -l < "$W/examples.out")" -eq 8 ]
+    sed -n 2p "$W/examples.out" | jq -e '.rewards.rep.value > 0 and .rewards.words.value == 8'
+    [ "$(sed -n 3p "$W/examples.out")" = 'q1#0|facts|1.0|[{"end":24,"value":0.5},{"end":45,"value":0.5}]' ]
+    [ "$(sed -n 4p "$W/examples.out")" = "q1#0|fk|-1.9|" ]
+    [ "$(sed -n 6p "$W/examples.out")" = 'q1#1|facts|0.5|[{"end":10,"value":0.5},{"end":38,"value":-0.5}]' ]
+    [ "$(wc -l < "$W/scored.jsonl")" -eq 2 ]
+    [ "$(sqlite3 "$W/runs.db" "SELECT lower_better FROM scorers WHERE name = 'fk'")" -eq 1 ]
 }
 
 @test "alarm-rollout(1)'s examples run" {
@@ -201,4 +215,13 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
         (cd "$ROOT" && ${line/make/make -q} > /dev/null 2>&1; [ $? -le 1 ]) ||
             { echo "README: '$line' is not a make command of this Makefile"; return 1; }
     done < "$T/readme.make"
+}
+
+@test "alarm-synth(1)'s examples run" {
+    man_examples "$ROOT/man/alarm-synth.1" > "$T/ex.sh"
+    [ "$(grep -c 'alarm-synth ' "$T/ex.sh")" -ge 3 ]
+    run_examples "$T/ex.sh"
+    [ "$(wc -l < "$W/train.jsonl")" -eq 200 ] && [ "$(wc -l < "$W/test.jsonl")" -eq 50 ]
+    [ "$(wc -l < "$W/examples.out")" -eq 20 ]
+    jq -e -s 'all(.[]; .quality >= 0 and .quality <= 1 and .factuality >= 0)' "$W/examples.out"
 }

@@ -32,9 +32,12 @@ enum {
     TOOL_SFT = 1u << 9,
     TOOL_PPO = 1u << 10,
     TOOL_RM = 1u << 11,
+    TOOL_SCORE = 1u << 12,
+    TOOL_SYNTH = 1u << 13,
     TOOL_ALL = ~0u,
     /* tools that record a run into a store */
-    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM,
+    TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM |
+                   TOOL_SCORE,
     /* tools that load a checkpoint's weights */
     TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM,
 };

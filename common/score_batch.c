@@ -1,0 +1,242 @@
+/* score_batch: batches of records through every scorer (see score_batch.h).
+ * A scorer's failure on one record fails the run naming the record and the
+ * scorer, or with skip_failed drops that aspect from the record (an older
+ * aspect of the same name too, so no stale value stays) and counts it. */
+#include "score_batch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grow.h"
+
+int score_batch_add(score_batch *b, const jsonl_reader *r, cJSON *rec, alarm_err *e)
+{
+    const char *resp, *id = NULL, *pid = NULL;
+    const cJSON *rw;
+    if (jsonl_req_string(r, rec, NULL, "response", &resp, e) < 0 ||
+        jsonl_opt_object(r, rec, NULL, "rewards", &rw, e) < 0 ||
+        (b->db ? jsonl_req_string(r, rec, NULL, "id", &id, e)
+               : jsonl_opt_string(r, rec, NULL, "id", &id, e)) < 0 ||
+        jsonl_opt_string(r, rec, NULL, "prompt_id", &pid, e) < 0 ||
+        grow_array(&b->items, &b->cap, b->n + 1, sizeof *b->items, 64, e) < 0) {
+        cJSON_Delete(rec);
+        return -1;
+    }
+    char *line = malloc(r->len + 1);
+    if (!line) {
+        cJSON_Delete(rec);
+        return err_set(e, "out of memory");
+    }
+    memcpy(line, r->line, r->len + 1);
+    b->items[b->n++] = (score_item){line, r->len, rec, r->name, r->lineno, id, pid};
+    return 0;
+}
+
+static int run_scorers(score_batch *b, alarm_err *e)
+{
+    if (grow_array(&b->in, &b->in_cap, b->n, sizeof *b->in, 64, e) < 0)
+        return -1;
+    if (b->n * b->nsc > b->out_cap) {
+        size_t old = b->out_cap;
+        if (grow_array(&b->outs, &b->out_cap, b->n * b->nsc, sizeof *b->outs, 64, e) < 0)
+            return -1;
+        memset(b->outs + old, 0, (b->out_cap - old) * sizeof *b->outs);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(b->items[i].rec, "response");
+        b->in[i] = (score_in){b->items[i].rec, r->valuestring, strlen(r->valuestring)};
+    }
+    for (size_t s = 0; s < b->nsc; s++) {
+        score_out *o = b->outs + s * b->n;
+        for (size_t i = 0; i < b->n; i++)
+            score_out_reset(&o[i]);
+        if (b->sc[s].kind->score(b->sc[s].state, b->in, b->n, o, e) < 0)
+            return err_prefix(e, "scorer %s", b->sc[s].spec.name);
+        for (size_t i = 0; i < b->n; i++) {
+            if (!o[i].failed && !isfinite(o[i].value))
+                score_out_fail(&o[i], "value is not finite");
+            if (o[i].failed && !b->skip_failed)
+                return err_set(e, "%s:%ld: scorer %s (%s) failed: %s", b->items[i].file,
+                               b->items[i].lineno, b->sc[s].spec.name, b->sc[s].kind->name,
+                               o[i].why);
+        }
+    }
+    return 0;
+}
+
+/* What normalisation starts from: the raw measurement when there is one. */
+static double measured(const score_out *o) { return o->has_raw ? o->raw : o->value; }
+
+/* auto: mean and population std of the raw values scored in this batch. */
+static void normalise(score_batch *b)
+{
+    for (size_t s = 0; s < b->nsc; s++) {
+        score_aspect *a = &b->asp[s];
+        score_out *o = b->outs + s * b->n;
+        if (a->norm == SCORE_NORM_AUTO) {
+            double sum = 0, ss = 0;
+            size_t k = 0;
+            for (size_t i = 0; i < b->n; i++)
+                if (!o[i].failed)
+                    sum += measured(&o[i]), k++;
+            a->mean = k ? sum / (double)k : 0;
+            for (size_t i = 0; i < b->n; i++)
+                if (!o[i].failed)
+                    ss += (measured(&o[i]) - a->mean) * (measured(&o[i]) - a->mean);
+            a->std = k ? sqrt(ss / (double)k) : 0;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+            if (o[i].failed) {
+                a->failed++;
+                continue;
+            }
+            a->scored++;
+            if (a->norm == SCORE_NORM_NONE)
+                continue;
+            o[i].raw = measured(&o[i]);
+            o[i].has_raw = 1;
+            /* a constant aspect (std 0) is only centred */
+            o[i].value = (o[i].raw - a->mean) / (a->std > 0 ? a->std : 1);
+        }
+    }
+}
+
+static cJSON *aspect_json(const score_out *o)
+{
+    cJSON *a = cJSON_CreateObject();
+    if (!a || !cJSON_AddNumberToObject(a, "value", o->value) ||
+        (o->has_raw && !cJSON_AddNumberToObject(a, "raw", o->raw)))
+        return cJSON_Delete(a), NULL;
+    if (o->has_spans) {
+        cJSON *sp = cJSON_AddArrayToObject(a, "spans");
+        for (size_t k = 0; sp && k < o->nspans; k++) {
+            cJSON *x = cJSON_CreateObject();
+            if (!x || !cJSON_AddItemToArray(sp, x) ||
+                !cJSON_AddNumberToObject(x, "end", (double)o->spans[k].end) ||
+                !cJSON_AddNumberToObject(x, "value", o->spans[k].value))
+                sp = NULL;
+        }
+        if (!sp)
+            return cJSON_Delete(a), NULL;
+    }
+    return a;
+}
+
+static int store_row(score_batch *b, const score_item *it, const char *name, const cJSON *a,
+                     const score_out *o, alarm_err *e)
+{
+    const char *sql = "INSERT INTO rewards (run_id, rollout_id, prompt_id, aspect, value, raw, "
+                      "spans) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    if (!b->ins && db_prepare(b->db, &b->ins, sql, e) < 0)
+        return -1;
+    char *spans = o->has_spans
+                      ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "spans"))
+                      : NULL;
+    sqlite3_bind_int64(b->ins, 1, b->run_id);
+    db_bind_text(b->ins, 2, it->id);
+    db_bind_text(b->ins, 3, it->pid);
+    db_bind_text(b->ins, 4, name);
+    sqlite3_bind_double(b->ins, 5, o->value);
+    if (o->has_raw)
+        sqlite3_bind_double(b->ins, 6, o->raw);
+    else
+        sqlite3_bind_null(b->ins, 6);
+    db_bind_text(b->ins, 7, spans);
+    int rc = db_step_done(b->db, b->ins, e);
+    free(spans);
+    return rc < 0 ? err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno) : 0;
+}
+
+static int write_one(score_batch *b, size_t i, alarm_err *e)
+{
+    score_item *it = &b->items[i];
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(it->rec, "rewards");
+    cJSON *rw = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
+    int rc = rw ? 0 : err_set(e, "out of memory");
+    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
+        const score_out *o = b->outs + s * b->n + i;
+        const char *name = b->sc[s].spec.name;
+        cJSON_DeleteItemFromObjectCaseSensitive(rw, name);
+        if (o->failed)
+            continue;
+        cJSON *a = aspect_json(o);
+        if (!a || !cJSON_AddItemToObject(rw, name, a)) {
+            cJSON_Delete(a);
+            rc = err_set(e, "out of memory");
+        } else if (b->db) {
+            rc = store_row(b, it, name, a, o, e);
+        }
+    }
+    jsonl_reader fake = {.name = it->file, .line = it->line, .len = it->len, .lineno = it->lineno};
+    if (rc == 0)
+        rc = jsonl_write_with(b->out, &fake, it->rec, "rewards", rw, e);
+    cJSON_Delete(rw);
+    return rc;
+}
+
+static void clear(score_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->items[i].line);
+        cJSON_Delete(b->items[i].rec);
+    }
+    b->n = 0;
+}
+
+int score_batch_flush(score_batch *b, alarm_err *e)
+{
+    if (b->n == 0)
+        return 0;
+    int rc = run_scorers(b, e);
+    if (rc == 0)
+        normalise(b);
+    for (size_t i = 0; rc == 0 && i < b->n; i++)
+        rc = write_one(b, i, e);
+    clear(b);
+    return rc;
+}
+
+int score_batch_store_scorers(score_batch *b, alarm_err *e)
+{
+    if (!b->db)
+        return 0;
+    static const char *const norm[] = {NULL, "given", "auto"};
+    sqlite3_stmt *st;
+    if (db_prepare(b->db, &st, "INSERT INTO scorers (run_id, name, spec, kind, lower_better, "
+                   "normalize, mean, std, scored, failed) VALUES (?,?,?,?,?,?,?,?,?,?)", e) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
+        const score_aspect *a = &b->asp[s];
+        sqlite3_bind_int64(st, 1, b->run_id);
+        db_bind_text(st, 2, b->sc[s].spec.name);
+        db_bind_text(st, 3, b->sc[s].text);
+        db_bind_text(st, 4, b->sc[s].kind->name);
+        sqlite3_bind_int(st, 5, a->lower_better);
+        db_bind_text(st, 6, norm[a->norm]);
+        for (int k = 0; k < 2; k++)
+            if (a->norm)
+                sqlite3_bind_double(st, 7 + k, k ? a->std : a->mean);
+            else
+                sqlite3_bind_null(st, 7 + k);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)a->scored);
+        sqlite3_bind_int64(st, 10, (sqlite3_int64)a->failed);
+        rc = db_step_done(b->db, st, e);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void score_batch_free(score_batch *b)
+{
+    clear(b);
+    free(b->items);
+    free(b->in);
+    for (size_t k = 0; k < b->out_cap; k++)
+        score_out_free(&b->outs[k]);
+    free(b->outs);
+    if (b->ins)
+        sqlite3_finalize(b->ins);
+    memset(b, 0, sizeof *b);
+}

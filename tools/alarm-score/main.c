@@ -1,0 +1,190 @@
+/* alarm-score: runs scorers (rules now; models and remote scorers plug into
+ * the same kind table, common/score.h) over records and writes each with
+ * "rewards" added or merged (alarm-formats(5) section 3). See alarm-score(1).
+ * Options from the table, the record driver, the store run, score_batch. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drive.h"
+#include "opt.h"
+#include "out.h"
+#include "run.h"
+#include "score_batch.h"
+
+typedef struct {
+    opt_list specs, norms, lower;
+    long batch;
+    int skip_failed;
+} args;
+
+#define AT(f) offsetof(args, f)
+static const opt_def opts[] = {
+    {"scorer", 0, "NAME=KIND[:ARG][,key=value...]", "score aspect NAME with KIND\n"
+     "(kinds: length, repetition, readability, overlap, language)", .type = OPT_LIST,
+     .off = AT(specs)},
+    {"normalize", 0, "NAME=MEAN,STD|NAME=auto", "value = (raw - MEAN) / STD; auto estimates\n"
+     "both over the whole input (read before any output)", .type = OPT_LIST, .off = AT(norms)},
+    {"lower-better", 0, "NAME", "record in the store that lower values of NAME are better",
+     .type = OPT_LIST, .off = AT(lower)},
+    {"batch", 0, "B", "records scored (and committed to the store) at a time", "64",
+     .type = OPT_LONG, .off = AT(batch), .min = 1, .max = 1000000},
+    {"skip-failed", 0, NULL, "a record a scorer fails for goes out without that aspect",
+     .type = OPT_FLAG, .off = AT(skip_failed)},
+    {0},
+};
+
+static const tool_spec spec = {
+    .name = "alarm-score",
+    .id = TOOL_SCORE,
+    .usage = "alarm-score --scorer NAME=KIND[:ARG][,key=value...]... "
+             "[--normalize NAME=MEAN,STD|NAME=auto]... [--lower-better NAME]... [--batch B] "
+             "[--skip-failed] [--db FILE] [FILE...]",
+    .about = "Reads records (FILE..., or standard input), scores each record's \"response\"\n"
+             "with every --scorer and writes it to standard output with \"rewards\" added or\n"
+             "merged: {\"value\", \"raw\", \"spans\"} per aspect.\n",
+    .opts = opts,
+    .page = "alarm-score(1)",
+};
+
+typedef struct {
+    scorer *sc;
+    score_aspect *asp;
+    size_t n;
+    int all; /* one batch: --normalize auto */
+} scorers;
+
+static long find(const scorers *s, const char *name, size_t len)
+{
+    for (size_t k = 0; k < s->n; k++)
+        if (strlen(s->sc[k].spec.name) == len && !strncmp(s->sc[k].spec.name, name, len))
+            return (long)k;
+    return -1;
+}
+
+/* --normalize NAME=MEAN,STD or NAME=auto */
+static int set_norm(scorers *s, const char *v, alarm_err *e)
+{
+    const char *eq = strchr(v, '=');
+    long k = eq ? find(s, v, (size_t)(eq - v)) : -1;
+    if (k < 0)
+        return err_set(e, "--normalize '%s': expected NAME=MEAN,STD or NAME=auto for a --scorer",
+                       v);
+    score_aspect *a = &s->asp[k];
+    if (a->norm)
+        return err_set(e, "--normalize: %s given twice", s->sc[k].spec.name);
+    if (!strcmp(eq + 1, "auto"))
+        return a->norm = SCORE_NORM_AUTO, s->all = 1, 0;
+    const char *comma = strchr(eq + 1, ',');
+    char mean[64];
+    if (!comma || (size_t)(comma - eq - 1) >= sizeof mean)
+        return err_set(e, "--normalize '%s': expected NAME=MEAN,STD or NAME=auto", v);
+    snprintf(mean, sizeof mean, "%.*s", (int)(comma - eq - 1), eq + 1);
+    a->norm = SCORE_NORM_GIVEN;
+    if (opt_parse_double("--normalize MEAN", mean, -1e300, 1e300, &a->mean, e) < 0 ||
+        opt_parse_double("--normalize STD", comma + 1, 1e-300, 1e300, &a->std, e) < 0)
+        return -1;
+    return 0;
+}
+
+static int open_scorers(scorers *s, const args *a, const score_env *env, alarm_err *e)
+{
+    if (a->specs.n == 0)
+        return err_set(e, "no --scorer given");
+    s->sc = calloc(a->specs.n, sizeof *s->sc);
+    s->asp = calloc(a->specs.n, sizeof *s->asp);
+    if (!s->sc || !s->asp)
+        return err_set(e, "out of memory");
+    for (size_t k = 0; k < a->specs.n; k++, s->n++) {
+        if (scorer_open(&s->sc[k], a->specs.v[k], env, e) < 0)
+            return s->n++, -1;
+        const char *name = s->sc[k].spec.name;
+        if (find(s, name, strlen(name)) >= 0)
+            return s->n++, err_set(e, "--scorer: two scorers are named %s", name);
+    }
+    for (size_t k = 0; k < a->norms.n; k++)
+        if (set_norm(s, a->norms.v[k], e) < 0)
+            return -1;
+    for (size_t k = 0; k < a->lower.n; k++) {
+        long i = find(s, a->lower.v[k], strlen(a->lower.v[k]));
+        if (i < 0)
+            return err_set(e, "--lower-better %s: no --scorer is named so", a->lower.v[k]);
+        s->asp[i].lower_better = 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    score_batch b;
+    tool_run *run;
+    size_t per_batch; /* 0: everything in one batch */
+} loop;
+
+static int add(void *u, jsonl_reader *r, cJSON **rec, alarm_err *e)
+{
+    loop *l = u;
+    cJSON *x = *rec;
+    *rec = NULL;
+    if (score_batch_add(&l->b, r, x, e) < 0)
+        return -1;
+    if (!l->per_batch || l->b.n < l->per_batch)
+        return 0;
+    return score_batch_flush(&l->b, e) < 0 || run_batch_commit(l->run, e) < 0 ||
+                   run_batch_begin(l->run, e) < 0
+               ? -1
+               : 0;
+}
+
+static int score_all(loop *l, const tool *t, alarm_err *e)
+{
+    drive d = {.t = t, .fn = add, .user = l};
+    if (run_batch_begin(l->run, e) < 0 || drive_files(&d, e) < 0 ||
+        score_batch_flush(&l->b, e) < 0 || score_batch_store_scorers(&l->b, e) < 0)
+        return -1;
+    for (size_t k = 0; k < l->b.nsc && !t->quiet; k++)
+        if (l->b.asp[k].failed)
+            tool_error(t, "scorer %s failed for %zu of %zu records (written without it)",
+                       l->b.sc[k].spec.name, l->b.asp[k].failed,
+                       l->b.asp[k].failed + l->b.asp[k].scored);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    tool t;
+    args a = {.batch = 64};
+    scorers s = {0};
+    tool_run run = {0};
+    loop l = {.run = &run};
+    alarm_err e = {{0}};
+    tool_init();
+    int status = opt_parse(&t, &spec, &a, argc, argv);
+    score_env env = {.concurrency = 1, .threads = t.threads};
+    if (status < 0 && open_scorers(&s, &a, &env, &e) < 0)
+        status = tool_usage(&t, "%s", e.msg);
+    if (status >= 0)
+        goto done;
+    l.b = (score_batch){.sc = s.sc, .asp = s.asp, .nsc = s.n, .skip_failed = a.skip_failed,
+                        .out = stdout};
+    l.per_batch = s.all ? 0 : (size_t)a.batch;
+    if (run_start(&run, &t, &e) < 0 || (env.db = l.b.db = run.db.h ? &run.db : NULL, 0) ||
+        (l.b.run_id = run.id, score_all(&l, &t, &e)) < 0) {
+        status = tool_fail(&t, e.msg);
+        if (run_end(&run, &t, e.msg) < 0)
+            status = TOOL_FAIL;
+        goto done;
+    }
+    status = run_end(&run, &t, NULL) < 0 ? TOOL_FAIL : tool_finish(&t, TOOL_OK);
+done:
+    score_batch_free(&l.b);
+    for (size_t k = 0; k < s.n; k++)
+        scorer_close(&s.sc[k]);
+    free(s.sc);
+    free(s.asp);
+    opt_list_free(&a.specs);
+    opt_list_free(&a.norms);
+    opt_list_free(&a.lower);
+    return status;
+}
