@@ -148,6 +148,7 @@ static int count_syllables(size_t *out, text_hyph *h, const UChar32 *cp, size_t 
     alarm_err e2 = {{0}};
     for (size_t i = 0; i <= n; i++) {
         if (i == n || py_space(cp[i])) {
+            w[len] = '\0'; /* libhyphen reads the word as a C string too (strstr) */
             if (len)
                 c += text_hyph_syllables(h, w, len, &e2);
             len = 0;
