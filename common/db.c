@@ -174,6 +174,7 @@ int db_open(db_store *db, const char *path, alarm_err *e)
 
 void db_close(db_store *db)
 {
+    db_batch_drop(db);
     /* close_v2: a tool may end its run before the statements it prepared on
      * this connection are finalized; the connection goes with the last one. */
     if (db->h)

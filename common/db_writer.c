@@ -19,7 +19,7 @@ typedef struct row {
     void *arg;
     void (*free_arg)(void *);
     int n;
-    db_value v[];         /* followed by the text of the values */
+    db_value *v;          /* in the same allocation, with their text */
 } row;
 
 struct db_writer {
@@ -81,24 +81,11 @@ static int enqueue(db_writer *w, row *r, alarm_err *e)
 
 int db_writer_put(db_writer *w, int id, const db_value *v, int n, alarm_err *e)
 {
-    size_t len = 0;
-    for (int k = 0; k < n; k++)
-        if (v[k].type == DB_VALUE_TEXT)
-            len += strlen(v[k].s) + 1;
-    row *r = malloc(sizeof *r + (size_t)n * sizeof *v + len);
+    db_value *copy;
+    row *r = db_values_pack(sizeof *r, v, n, &copy);
     if (!r)
         return err_set(e, "out of memory");
-    *r = (row){.id = id, .n = n};
-    char *p = (char *)(r->v + n);
-    for (int k = 0; k < n; k++) {
-        r->v[k] = v[k];
-        if (v[k].type == DB_VALUE_TEXT) {
-            size_t l = strlen(v[k].s) + 1;
-            memcpy(p, v[k].s, l);
-            r->v[k].s = p;
-            p += l;
-        }
-    }
+    *r = (row){.id = id, .n = n, .v = copy};
     return enqueue(w, r, e);
 }
 
@@ -115,25 +102,10 @@ int db_writer_put_fn(db_writer *w, int id, db_bind_fn bind, void *arg, void (*fr
     return enqueue(w, r, e);
 }
 
-static int bind_values(db_writer *w, sqlite3_stmt *st, const row *r, alarm_err *e)
-{
-    for (int k = 0; k < r->n; k++) {
-        const db_value *v = &r->v[k];
-        int rc = v->type == DB_VALUE_INT    ? sqlite3_bind_int64(st, k + 1, v->i)
-                 : v->type == DB_VALUE_REAL ? sqlite3_bind_double(st, k + 1, v->d)
-                 : v->type == DB_VALUE_TEXT ? sqlite3_bind_text(st, k + 1, v->s, -1, SQLITE_STATIC)
-                                            : sqlite3_bind_null(st, k + 1);
-        if (rc != SQLITE_OK)
-            return err_set(e, "%s: binding value %d: %s", w->db.path, k + 1,
-                           sqlite3_errmsg(w->db.h));
-    }
-    return 0;
-}
-
 static int write_row(db_writer *w, const row *r, alarm_err *e)
 {
     sqlite3_stmt *st = w->stmts[r->id];
-    int rc = r->bind ? r->bind(st, r->arg, e) : bind_values(w, st, r, e);
+    int rc = r->bind ? r->bind(st, r->arg, e) : db_bind_values(&w->db, st, r->v, r->n, e);
     if (rc == 0)
         rc = db_step_done(&w->db, st, e);
     sqlite3_reset(st);

@@ -16,26 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "err.h"
 
 typedef struct db_writer db_writer;
-
-/* A value to bind: db_null(), db_int(), db_real() or db_text() (a NULL
- * string binds NULL). Text is copied by db_writer_put. */
-typedef struct {
-    enum { DB_VALUE_NULL, DB_VALUE_INT, DB_VALUE_REAL, DB_VALUE_TEXT } type;
-    int64_t i;
-    double d;
-    const char *s;
-} db_value;
-
-static inline db_value db_null(void) { return (db_value){.type = DB_VALUE_NULL}; }
-static inline db_value db_int(int64_t i) { return (db_value){.type = DB_VALUE_INT, .i = i}; }
-static inline db_value db_real(double d) { return (db_value){.type = DB_VALUE_REAL, .d = d}; }
-static inline db_value db_text(const char *s)
-{
-    return (db_value){.type = s ? DB_VALUE_TEXT : DB_VALUE_NULL, .s = s};
-}
 
 /* Binds a row's values to `st` when the writer writes it (on its thread);
  * returns -1 after filling e to fail the writer. */

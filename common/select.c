@@ -295,20 +295,11 @@ static size_t body_end(const char *line, size_t len)
 static int store_combined(select_ctx *c, const char *id, const char *pid,
                           const reward_summary *s, size_t dense0, size_t dense1, alarm_err *e)
 {
-    sqlite3_stmt *st = c->st_comb;
-    sqlite3_bind_int64(st, 1, c->run_id);
-    db_bind_text(st, 2, id);
-    db_bind_text(st, 3, pid);
-    sqlite3_bind_text(st, 4, reward_mode_name(c->o.rc.mode), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, s->holistic);
-    if (s->gate < 0)
-        sqlite3_bind_null(st, 6);
-    else
-        sqlite3_bind_int(st, 6, s->gate);
-    sqlite3_bind_text(st, 7, c->aspects_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, c->buf + dense0, (int)(dense1 - dense0), SQLITE_STATIC);
-    sqlite3_bind_double(st, 9, s->total);
-    return db_step_done(c->db, st, e);
+    db_value v[] = {db_int(c->run_id), db_text(id), db_text(pid),
+                    db_text(reward_mode_name(c->o.rc.mode)), db_real(s->holistic),
+                    s->gate < 0 ? db_null() : db_int(s->gate), db_text(c->aspects_json),
+                    db_textn(c->buf + dense0, dense1 - dense0), db_real(s->total)};
+    return db_put(c->db, c->st_comb, v, 9, e);
 }
 
 /* Writes `line` (a record's text without any "reward" field) with its
@@ -354,23 +345,15 @@ static int store_rewards(select_ctx *c, const jsonl_reader *r, const cJSON *rec,
 {
     const cJSON *rw = cJSON_GetObjectItemCaseSensitive(rec, "rewards");
     for (const cJSON *it = rw->child; it; it = it->next) {
-        sqlite3_stmt *st = c->st_rew;
         const cJSON *raw = cJSON_GetObjectItemCaseSensitive(it, "raw");
         const cJSON *spans = cJSON_GetObjectItemCaseSensitive(it, "spans");
         char *stext = spans ? cJSON_PrintUnformatted(spans) : NULL;
         if (spans && !stext)
             return oom(e);
-        sqlite3_bind_int64(st, 1, c->run_id);
-        db_bind_text(st, 2, id);
-        db_bind_text(st, 3, pid);
-        db_bind_text(st, 4, it->string);
-        sqlite3_bind_double(st, 5, cJSON_GetObjectItemCaseSensitive(it, "value")->valuedouble);
-        if (raw)
-            sqlite3_bind_double(st, 6, raw->valuedouble);
-        else
-            sqlite3_bind_null(st, 6);
-        db_bind_text(st, 7, stext);
-        int rc = db_step_done(c->db, st, e);
+        db_value v[] = {db_int(c->run_id), db_text(id), db_text(pid), db_text(it->string),
+                        db_real(cJSON_GetObjectItemCaseSensitive(it, "value")->valuedouble),
+                        raw ? db_real(raw->valuedouble) : db_null(), db_text(stext)};
+        int rc = db_put(c->db, c->st_rew, v, 7, e);
         free(stext);
         if (rc < 0)
             return jsonl_fail(r, e, "record \"%s\": %s", id, e->msg);

@@ -119,23 +119,13 @@ static int store_aspects(const select_ctx *c, alarm_err *e)
         double cons = consist_consistency(k);
         char why[160];
         reason(c, a, why, sizeof why);
-        sqlite3_bind_int64(st, 1, c->run_id);
-        db_bind_text(st, 2, c->names.names[a]);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)k->holistic_nontie);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)k->agree);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)k->disagree);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)k->aspect_ties);
-        sqlite3_bind_double(st, 7, consist_inconsistency(k));
-        if (isnan(cons))
-            sqlite3_bind_null(st, 8);
-        else
-            sqlite3_bind_double(st, 8, cons);
-        sqlite3_bind_int(st, 9, c->selected[a]);
-        sqlite3_bind_int(st, 10, c->lower[a]);
-        sqlite3_bind_double(st, 11, c->col_w[a]);
-        sqlite3_bind_int64(st, 12, (sqlite3_int64)c->missing[a]);
-        db_bind_text(st, 13, why);
-        rc = db_step_done(c->db, st, e);
+        db_value v[] = {db_int(c->run_id), db_text(c->names.names[a]),
+                        db_int((int64_t)k->holistic_nontie), db_int((int64_t)k->agree),
+                        db_int((int64_t)k->disagree), db_int((int64_t)k->aspect_ties),
+                        db_real(consist_inconsistency(k)), isnan(cons) ? db_null() : db_real(cons),
+                        db_int(c->selected[a]), db_int(c->lower[a]), db_real(c->col_w[a]),
+                        db_int((int64_t)c->missing[a]), db_text(why)};
+        rc = db_put(c->db, st, v, 13, e);
     }
     sqlite3_finalize(st);
     return rc;
@@ -153,13 +143,9 @@ int select_report_store(const select_ctx *c, alarm_err *e)
                         "INSERT INTO selection_reports (run_id, holistic, records, groups, pairs, "
                         "report) VALUES (?, ?, ?, ?, ?, ?)", e);
     if (rc == 0) {
-        sqlite3_bind_int64(st, 1, c->run_id);
-        db_bind_text(st, 2, c->o.holistic);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)c->records);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)c->groups);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)c->pairs);
-        db_bind_text(st, 6, text);
-        rc = db_step_done(c->db, st, e);
+        db_value v[] = {db_int(c->run_id), db_text(c->o.holistic), db_int((int64_t)c->records),
+                        db_int((int64_t)c->groups), db_int((int64_t)c->pairs), db_text(text)};
+        rc = db_put(c->db, st, v, 6, e);
         sqlite3_finalize(st);
     }
     free(text);

@@ -36,15 +36,11 @@ static char *field_json(const cJSON *rec, const char *name)
 
 static int put_prompt(rollout_store *s, const prompt_rec *p, alarm_err *e)
 {
-    sqlite3_stmt *st = s->st_prompt;
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(p->rec, "prompt");
     char *ref = field_json(p->rec, "reference"), *meta = field_json(p->rec, "meta");
-    sqlite3_bind_int64(st, 1, s->run.id);
-    db_bind_text(st, 2, p->id);
-    db_bind_text(st, 3, prompt->valuestring);
-    db_bind_text(st, 4, ref);
-    db_bind_text(st, 5, meta);
-    int rc = db_step_done(&s->run.db, st, e);
+    db_value v[] = {db_int(s->run.id), db_text(p->id), db_text(prompt->valuestring), db_text(ref),
+                    db_text(meta)};
+    int rc = db_put(&s->run.db, s->st_prompt, v, 5, e);
     free(ref);
     free(meta);
     return rc;
@@ -57,20 +53,12 @@ int rstore_rollout(rollout_store *s, const prompt_rec *p, const char *id, const 
         return 0;
     if (o->sample == 0 && put_prompt(s, p, e) < 0)
         return -1;
-    sqlite3_stmt *st = s->st_rollout;
-    sqlite3_bind_int64(st, 1, s->run.id);
-    db_bind_text(st, 2, id);
-    db_bind_text(st, 3, p->id);
-    sqlite3_bind_int(st, 4, o->sample);
-    sqlite3_bind_text(st, 5, c->response, (int)c->response_len, SQLITE_STATIC);
-    db_bind_text(st, 6, c->prompt_tokens);
-    db_bind_text(st, 7, c->response_tokens);
-    db_bind_text(st, 8, c->offsets);
-    db_bind_text(st, 9, c->logprobs);
-    db_bind_text(st, 10, o->finish == ROLLOUT_EOS ? "eos" : "length");
-    db_bind_text(st, 11, c->policy);
-    sqlite3_bind_int64(st, 12, (sqlite3_int64)c->seed);
-    if (db_step_done(&s->run.db, st, e) < 0)
+    db_value v[] = {db_int(s->run.id), db_text(id), db_text(p->id), db_int(o->sample),
+                    db_textn(c->response, c->response_len), db_text(c->prompt_tokens),
+                    db_text(c->response_tokens), db_text(c->offsets), db_text(c->logprobs),
+                    db_text(o->finish == ROLLOUT_EOS ? "eos" : "length"), db_text(c->policy),
+                    db_int((int64_t)c->seed)};
+    if (db_put(&s->run.db, s->st_rollout, v, 12, e) < 0)
         return -1;
     /* a prompt's last sample: the batch may end here */
     if (p->left == 1 && ++s->prompts_in_batch == s->batch) {

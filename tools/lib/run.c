@@ -38,12 +38,12 @@ int run_start(tool_run *r, const tool *t, alarm_err *e)
 
 int run_batch_begin(tool_run *r, alarm_err *e)
 {
-    return r->db.h ? db_begin(&r->db, e) : 0;
+    return r->db.h ? db_batch_begin(&r->db, e) : 0;
 }
 
 int run_batch_commit(tool_run *r, alarm_err *e)
 {
-    return r->db.h ? db_commit(&r->db, e) : 0;
+    return r->db.h ? db_batch_commit(&r->db, e) : 0;
 }
 
 int run_end(tool_run *r, const tool *t, const char *failure)
@@ -52,13 +52,15 @@ int run_end(tool_run *r, const tool *t, const char *failure)
     int rc = 0;
     if (!r->db.h)
         return 0;
-    if (!failure && r->db.in_tx && db_commit(&r->db, &e) < 0) {
+    if (!failure && db_batch_commit(&r->db, &e) < 0) {
         tool_error(t, "%s", e.msg);
         failure = e.msg;
         rc = -1;
     }
-    if (failure)
+    if (failure) {
+        db_batch_drop(&r->db);
         db_rollback(&r->db);
+    }
     alarm_err e2;
     if (r->started && db_run_finish(&r->db, r->id, failure ? "failed" : "ok", failure, &e2) < 0) {
         tool_error(t, "%s", e2.msg);
