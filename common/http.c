@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -202,7 +203,10 @@ int http_pool_new(http_pool **out, const http_opts *o, alarm_err *e)
     p->rng = o->seed ^ 0x5DEECE66Dull;
     p->multi = curl_multi_init();
     p->slots = calloc((size_t)o->concurrency, sizeof *p->slots);
-    p->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    char ctype[160];
+    snprintf(ctype, sizeof ctype, "Content-Type: %s",
+             o->content_type ? o->content_type : "application/json");
+    p->headers = curl_slist_append(NULL, ctype);
     /* No "Expect: 100-continue" on long bodies: a server or proxy that never
      * answers it would cost every request libcurl's one-second wait. */
     struct curl_slist *nx = p->headers ? curl_slist_append(p->headers, "Expect:") : NULL;

@@ -1,4 +1,4 @@
-/* http: many JSON POSTs to one endpoint through libcurl's multi interface,
+/* http: many POSTs (JSON unless told otherwise) to one endpoint through libcurl's multi interface,
  * with a bound on requests in flight, requests-per-minute and tokens-per-minute
  * limits, and retries with exponential backoff and jitter on timeouts,
  * connection errors, 429 and 5xx (honouring Retry-After and retry-after-ms). Single-threaded:
@@ -18,6 +18,7 @@
 typedef struct {
     const char *url;          /* full URL of every request */
     const char *auth_header;  /* e.g. "Authorization: Bearer ...", or NULL; never logged */
+    const char *content_type; /* of the bodies; NULL: application/json */
     int concurrency;          /* requests in flight at most (>= 1) */
     double rpm;               /* requests per minute, 0 = unlimited */
     double tpm;               /* estimated tokens per minute, 0 = unlimited */

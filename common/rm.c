@@ -75,6 +75,16 @@ int rm_pair_loss(void *ctx, tfm_model *m, const void *const *ex, int k, float sc
     return 0;
 }
 
+/* The first of the largest of z[0..n): the label a token head predicts. */
+static int argmax(const float *z, int n)
+{
+    int best = 0;
+    for (int c = 1; c < n; c++)
+        if (z[c] > z[best])
+            best = c;
+    return best;
+}
+
 int rm_span_loss(void *ctx, tfm_model *m, const void *const *ex, int k, float scale,
                  float *loss, double *weight, void *tally, alarm_err *e)
 {
@@ -96,11 +106,8 @@ int rm_span_loss(void *ctx, tfm_model *m, const void *const *ex, int k, float sc
         for (int j = 0; j < x->n; j++) {
             size_t row = (size_t)i * t->sb.T + (size_t)(x->s.np + x->at[j]);
             const float *z = m->cls + row * NL;
-            int y = x->label[j], best = 0;
-            double mx = z[0], den = 0;
-            for (int c = 1; c < NL; c++)
-                if (z[c] > mx)
-                    mx = z[c], best = c;
+            int y = x->label[j], best = argmax(z, NL);
+            double mx = z[best], den = 0;
             for (int c = 0; c < NL; c++)
                 den += exp((double)z[c] - mx);
             sum += mx + log(den) - z[y];
@@ -139,6 +146,30 @@ int rm_score(rm_task *t, tfm_model *m, const seq *const *s, size_t n, float *out
             return -1;
         for (int r = 0; r < k; r++)
             out[i + (size_t)r] = m->cls[(size_t)r * m->cfg.n_labels];
+    }
+    return 0;
+}
+
+int rm_span_predict(rm_task *t, tfm_model *m, rm_spans *const *x, size_t n, alarm_err *e)
+{
+    int NL = t->n_labels;
+    if (m->cfg.cls != TFM_CLS_TOKEN || m->cfg.n_labels != NL)
+        return err_set(e, "span labels need a token head with %d labels", NL);
+    size_t per = (size_t)t->sb.maxB;
+    for (size_t i = 0; i < n; i += per) {
+        int k = n - i < per ? (int)(n - i) : (int)per;
+        for (int r = 0; r < k; r++)
+            t->rows[r] = &x[i + (size_t)r]->s;
+        if (forward(t, m, k, e) < 0)
+            return -1;
+        /* the same rows rm_span_loss reads: the span's last token */
+        for (int r = 0; r < k; r++) {
+            rm_spans *q = x[i + (size_t)r];
+            for (int j = 0; j < q->n; j++) {
+                size_t row = (size_t)r * t->sb.T + (size_t)(q->s.np + q->at[j]);
+                q->label[j] = argmax(m->cls + row * NL, NL);
+            }
+        }
     }
     return 0;
 }

@@ -63,6 +63,11 @@ int rm_token_at(const seq *s, size_t byte);
 int rm_score(rm_task *t, tfm_model *m, const seq *const *s, size_t n, float *out,
              alarm_err *e);
 
+/* Labels n span records: sets each span's label (x[i]->label[j]) to the
+ * token head's argmax at its token x[i]->at[j], the output rm_span_loss
+ * trains, t->sb.maxB records at a time. */
+int rm_span_predict(rm_task *t, tfm_model *m, rm_spans *const *x, size_t n, alarm_err *e);
+
 /* What a span tally says, per label and overall. */
 typedef struct {
     double n[RM_MAX_LABELS];        /* spans whose true label it is */

@@ -17,7 +17,28 @@ static int spec_bad(alarm_err *e, const char *text, const char *why)
     return err_set(e, "--scorer '%s': %s (expected NAME=KIND[:ARG][,key=value...])", text, why);
 }
 
-/* ARG runs to the first comma: options follow it. */
+/* The first comma of the piece p that is not escaped (a backslash before
+ * it), or NULL. */
+static char *next_comma(char *p)
+{
+    for (char *q = p; *q; q++)
+        if (*q == ',' && !(q > p && q[-1] == '\\'))
+            return q;
+    return NULL;
+}
+
+/* Drops the backslash of each escaped comma of the piece p. */
+static void unescape(char *p)
+{
+    char *w = p;
+    for (; *p; p++)
+        if (!(*p == '\\' && p[1] == ','))
+            *w++ = *p;
+    *w = '\0';
+}
+
+/* ARG runs to the first comma: options follow it. A comma inside ARG or a
+ * value (a shell program's) is escaped with a backslash. */
 int score_spec_parse(score_spec *s, const char *text, alarm_err *e)
 {
     memset(s, 0, sizeof *s);
@@ -28,9 +49,10 @@ int score_spec_parse(score_spec *s, const char *text, alarm_err *e)
         return spec_bad(e, text, eq ? "no NAME" : "no '='");
     *eq = '\0';
     s->name = s->buf;
-    char *kind = eq + 1, *opts = strchr(kind, ',');
+    char *kind = eq + 1, *opts = next_comma(kind);
     if (opts)
         *opts++ = '\0';
+    unescape(kind);
     char *colon = strchr(kind, ':');
     if (colon) {
         *colon = '\0';
@@ -41,9 +63,10 @@ int score_spec_parse(score_spec *s, const char *text, alarm_err *e)
         return spec_bad(e, text, "no KIND");
     size_t cap = 0;
     for (char *p = opts; p && *p;) {
-        char *next = strchr(p, ',');
+        char *next = next_comma(p);
         if (next)
             *next++ = '\0';
+        unescape(p);
         char *v = strchr(p, '=');
         if (!v || v == p)
             return spec_bad(e, text, "an option is not key=value");
@@ -161,10 +184,17 @@ void scorer_close(scorer *s)
     s->state = NULL;
 }
 
+int scorer_finish(scorer *s, alarm_err *e)
+{
+    if (!s->kind || !s->kind->finish || !s->state)
+        return 0;
+    return s->kind->finish(s->state, e) < 0 ? err_prefix(e, "scorer %s", s->spec.name) : 0;
+}
+
 void score_out_reset(score_out *o)
 {
     o->value = o->raw = 0;
-    o->has_raw = o->has_spans = o->failed = 0;
+    o->has_raw = o->has_spans = o->failed = o->fatal = 0;
     o->nspans = 0;
     o->why[0] = '\0';
 }

@@ -12,9 +12,11 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "db_writer.h"
 #include "err.h"
 
-/* --scorer NAME=KIND[:ARG][,key=value...], split (pointers into `buf`). */
+/* --scorer NAME=KIND[:ARG][,key=value...], split (pointers into `buf`).
+ * A comma written as backslash-comma is part of ARG or a value, not a separator. */
 typedef struct {
     const char *key, *value;
 } score_kv;
@@ -54,6 +56,8 @@ typedef struct {
     score_span *spans;
     size_t nspans, cap;
     int failed;
+    int fatal;    /* failed, and the scorer cannot go on: the run fails even
+                   * with --skip-failed (a coprocess that died) */
     char why[256];
 } score_out;
 
@@ -62,6 +66,14 @@ void score_out_free(score_out *o);
 int score_out_span(score_out *o, size_t end, double value, alarm_err *e);
 /* Marks o failed with a message; returns 0 (the batch goes on). */
 int score_out_fail(score_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads the answer a program or a server gave (n bytes of text) for a
+ * response of len bytes: {"value": N, "raw"?: N, "spans"?: [{"end", "value"}]}
+ * into o. An answer that is not one fails o, quoting it; -1 only when out
+ * of memory. */
+int score_answer_read(score_out *o, const char *text, size_t n, size_t len, alarm_err *e);
+/* text[0..len) as one printable line for a message (control characters as
+ * '?', "..." when cut) in out (n bytes). */
+void score_quote(char *out, size_t n, const char *text, size_t len);
 
 /* What a run offers every kind: remote kinds cache their answers in the
  * store (http_cache) and bound their requests in flight; model kinds use
@@ -70,8 +82,13 @@ int score_out_fail(score_out *o, const char *fmt, ...) __attribute__((format(pri
  * after init and before the first score call. */
 typedef struct {
     db_store *db;       /* the run's store, or NULL */
+    db_writer *writer;  /* the store's writer thread (answers as they arrive), or NULL */
     long concurrency;   /* requests in flight, >= 1 */
     long threads;       /* 0: the default */
+    /* The value of a secret the caller keeps (an API key from the tool's
+     * environment) by its name, or NULL; the library reads no environment.
+     * May be NULL itself. */
+    const char *(*secret)(const char *name);
 } score_env;
 
 /* A kind: the plug-in interface. init reads the spec's arg and options
@@ -86,6 +103,9 @@ typedef struct score_kind {
     int (*init)(void **state, const score_spec *spec, const score_env *env, alarm_err *e);
     int (*score)(void *state, const score_in *in, size_t n, score_out *out, alarm_err *e);
     void (*free)(void *state);
+    /* After the last batch, before the store closes; may be NULL. A remote
+     * kind closes its cache, a coprocess is waited for (-1: it failed). */
+    int (*finish)(void *state, alarm_err *e);
 } score_kind;
 
 /* The built-in kinds, in the order --help lists them; NULL-terminated. */
@@ -103,6 +123,8 @@ typedef struct {
  * (env may be NULL: no store, one request at a time, default threads). */
 int scorer_open(scorer *s, const char *text, const score_env *env, alarm_err *e);
 void scorer_close(scorer *s);
+/* The kind's finish (0 when it has none); the message names the scorer. */
+int scorer_finish(scorer *s, alarm_err *e);
 
 /* Option helpers for kinds: a number in [lo, hi] from key (dflt when absent). */
 int score_opt_double(const score_spec *s, const char *key, double dflt, double lo, double hi,

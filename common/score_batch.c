@@ -56,7 +56,7 @@ static int run_scorers(score_batch *b, alarm_err *e)
         for (size_t i = 0; i < b->n; i++) {
             if (!o[i].failed && !isfinite(o[i].value))
                 score_out_fail(&o[i], "value is not finite");
-            if (o[i].failed && !b->skip_failed)
+            if (o[i].failed && (!b->skip_failed || o[i].fatal))
                 return err_set(e, "%s:%ld: scorer %s (%s) failed: %s", b->items[i].file,
                                b->items[i].lineno, b->sc[s].spec.name, b->sc[s].kind->name,
                                o[i].why);
@@ -133,17 +133,9 @@ static int store_row(score_batch *b, const score_item *it, const char *name, con
     char *spans = o->has_spans
                       ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "spans"))
                       : NULL;
-    sqlite3_bind_int64(b->ins, 1, b->run_id);
-    db_bind_text(b->ins, 2, it->id);
-    db_bind_text(b->ins, 3, it->pid);
-    db_bind_text(b->ins, 4, name);
-    sqlite3_bind_double(b->ins, 5, o->value);
-    if (o->has_raw)
-        sqlite3_bind_double(b->ins, 6, o->raw);
-    else
-        sqlite3_bind_null(b->ins, 6);
-    db_bind_text(b->ins, 7, spans);
-    int rc = db_step_done(b->db, b->ins, e);
+    db_value v[] = {db_int(b->run_id), db_text(it->id), db_text(it->pid), db_text(name),
+                    db_real(o->value), o->has_raw ? db_real(o->raw) : db_null(), db_text(spans)};
+    int rc = db_put(b->db, b->ins, v, 7, e);
     free(spans);
     return rc < 0 ? err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno) : 0;
 }
@@ -188,11 +180,17 @@ int score_batch_flush(score_batch *b, alarm_err *e)
 {
     if (b->n == 0)
         return 0;
+    /* Scoring runs outside the store's write transaction, so a remote kind's
+     * answers commit (db_writer) while the batch is still being scored. */
     int rc = run_scorers(b, e);
     if (rc == 0)
         normalise(b);
+    if (rc == 0 && b->db)
+        rc = db_begin(b->db, e);
     for (size_t i = 0; rc == 0 && i < b->n; i++)
         rc = write_one(b, i, e);
+    if (rc == 0 && b->db)
+        rc = db_commit(b->db, e);
     clear(b);
     return rc;
 }
@@ -209,20 +207,12 @@ int score_batch_store_scorers(score_batch *b, alarm_err *e)
     int rc = 0;
     for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
         const score_aspect *a = &b->asp[s];
-        sqlite3_bind_int64(st, 1, b->run_id);
-        db_bind_text(st, 2, b->sc[s].spec.name);
-        db_bind_text(st, 3, b->sc[s].text);
-        db_bind_text(st, 4, b->sc[s].kind->name);
-        sqlite3_bind_int(st, 5, a->lower_better);
-        db_bind_text(st, 6, norm[a->norm]);
-        for (int k = 0; k < 2; k++)
-            if (a->norm)
-                sqlite3_bind_double(st, 7 + k, k ? a->std : a->mean);
-            else
-                sqlite3_bind_null(st, 7 + k);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)a->scored);
-        sqlite3_bind_int64(st, 10, (sqlite3_int64)a->failed);
-        rc = db_step_done(b->db, st, e);
+        db_value v[] = {db_int(b->run_id), db_text(b->sc[s].spec.name), db_text(b->sc[s].text),
+                        db_text(b->sc[s].kind->name), db_int(a->lower_better),
+                        db_text(norm[a->norm]), a->norm ? db_real(a->mean) : db_null(),
+                        a->norm ? db_real(a->std) : db_null(), db_int((int64_t)a->scored),
+                        db_int((int64_t)a->failed)};
+        rc = db_put(b->db, st, v, 10, e);
     }
     sqlite3_finalize(st);
     return rc;

@@ -56,7 +56,8 @@ typedef struct {
  * "response" a string, "rewards" an object when present, "id" a string
  * with a store. */
 int score_batch_add(score_batch *b, const jsonl_reader *r, cJSON *rec, alarm_err *e);
-/* Scores, writes and forgets the records held. */
+/* Scores, writes and forgets the records held; with a store, its rows in
+ * one transaction (BEGIN IMMEDIATE .. COMMIT) after the scoring. */
 int score_batch_flush(score_batch *b, alarm_err *e);
 /* The scorers rows (with a store); call after the last flush. */
 int score_batch_store_scorers(score_batch *b, alarm_err *e);

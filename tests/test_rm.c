@@ -177,6 +177,54 @@ static void span_loss(void **state)
     teardown(w);
 }
 
+/* rm_span_predict labels each span with the argmax rm_span_loss tallies,
+ * in chunks of the task's rows (2 here, for 3 records). */
+static void span_predict(void **state)
+{
+    (void)state;
+    world *w = calloc(1, sizeof *w);
+    build(w, TFM_GPT2, TFM_CLS_TOKEN, 3, K);
+    uint64_t rng = 6;
+    rm_spans *rows[K];
+    int truth[K][2];
+    for (int i = 0; i < K; i++) {
+        rm_spans *x = &w->spans[i];
+        set_seq(&x->s, 2, 3 + i, &rng);
+        x->n = 2;
+        x->at = malloc(2 * sizeof *x->at);
+        x->label = malloc(2 * sizeof *x->label);
+        x->at[0] = 0;
+        x->at[1] = 2 + i;
+        truth[i][0] = x->label[0] = i % 3;
+        truth[i][1] = x->label[1] = (i + 2) % 3;
+        w->ex[i] = rows[i] = x;
+    }
+    float l;
+    double wt;
+    alarm_err e;
+    rm_span_tally tl = {0}, got = {0};
+    assert_int_equal(rm_span_loss(&w->task, &w->m, w->ex, K, 0, &l, &wt, &tl, &e), 0);
+    rm_task two;
+    assert_int_equal(rm_task_init(&two, 2, T, 3, &e), 0);
+    assert_int_equal(rm_span_predict(&two, &w->m, rows, K, &e), 0);
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < 2; j++) {
+            assert_true(w->spans[i].label[j] >= 0 && w->spans[i].label[j] < 3);
+            got.conf[truth[i][j]][w->spans[i].label[j]] += 1;
+        }
+    assert_memory_equal(&got, &tl, sizeof got);
+    rm_task_free(&two);
+    /* a score head has no labels to predict */
+    teardown(w);
+    w = calloc(1, sizeof *w);
+    build(w, TFM_GPT2, TFM_CLS_SCORE, 1, K);
+    assert_int_equal(rm_task_init(&two, 2, T, 3, &e), 0);
+    assert_int_equal(rm_span_predict(&two, &w->m, rows, 0, &e), -1);
+    assert_non_null(strstr(e.msg, "token head"));
+    rm_task_free(&two);
+    teardown(w);
+}
+
 static void span_summary(void **state)
 {
     (void)state;
@@ -213,6 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pair_loss),
         cmocka_unit_test(span_loss),
+        cmocka_unit_test(span_predict),
         cmocka_unit_test(span_summary),
         cmocka_unit_test(token_at),
     };

@@ -30,6 +30,12 @@ static void spec_parsing(void **state)
     assert_string_equal(score_spec_get(&s, "bad"), "-1");
     assert_null(score_spec_get(&s, "x"));
     score_spec_free(&s);
+    /* an escaped comma belongs to ARG or a value; a backslash elsewhere stays */
+    assert_int_equal(score_spec_parse(&s, "c=cmd:awk -F\\, '{print \\$1}',timeout=1\\,5", &e), 0);
+    assert_string_equal(s.arg, "awk -F, '{print \\$1}'");
+    assert_int_equal(s.nkv, 1);
+    assert_string_equal(score_spec_get(&s, "timeout"), "1,5");
+    score_spec_free(&s);
     assert_int_equal(score_spec_parse(&s, "len=length", &e), 0);
     assert_null(s.arg);
     assert_int_equal(s.nkv, 0);
@@ -194,7 +200,7 @@ static const char *run_batch(const char *const *specs, size_t nsc, score_aspect 
     score_batch_free(&b);
     for (size_t k = 0; k < nsc; k++)
         scorer_close(&sc[k]);
-    free(r.line);
+    jsonl_close(&r); /* not own_fp: `in` is closed below */
     fclose(in);
     fclose(out);
     if (msg)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_writer.h"
 #include "drive.h"
 #include "opt.h"
 #include "out.h"
@@ -18,12 +19,14 @@ typedef struct {
     opt_list specs, norms, lower;
     long batch;
     int skip_failed;
+    int concurrency;
 } args;
 
 #define AT(f) offsetof(args, f)
 static const opt_def opts[] = {
     {"scorer", 0, "NAME=KIND[:ARG][,key=value...]", "score aspect NAME with KIND\n"
-     "(kinds: length, repetition, readability, overlap, language)", .type = OPT_LIST,
+     "(kinds: length, repetition, readability, overlap, language, rm:DIR,\n"
+     "spans:DIR, cmd:PROGRAM, http:URL, languagetool:URL)", .type = OPT_LIST,
      .off = AT(specs)},
     {"normalize", 0, "NAME=MEAN,STD|NAME=auto", "value = (raw - MEAN) / STD; auto estimates\n"
      "both over the whole input (read before any output)", .type = OPT_LIST, .off = AT(norms)},
@@ -33,6 +36,8 @@ static const opt_def opts[] = {
      .type = OPT_LONG, .off = AT(batch), .min = 1, .max = 1000000},
     {"skip-failed", 0, NULL, "a record a scorer fails for goes out without that aspect",
      .type = OPT_FLAG, .off = AT(skip_failed)},
+    {"concurrency", 0, "N", "requests in flight per remote scorer", "8", .type = OPT_INT,
+     .off = AT(concurrency), .min = 1, .max = 1024},
     {0},
 };
 
@@ -41,7 +46,7 @@ static const tool_spec spec = {
     .id = TOOL_SCORE,
     .usage = "alarm-score --scorer NAME=KIND[:ARG][,key=value...]... "
              "[--normalize NAME=MEAN,STD|NAME=auto]... [--lower-better NAME]... [--batch B] "
-             "[--skip-failed] [--db FILE] [FILE...]",
+             "[--skip-failed] [--concurrency N] [--db FILE] [FILE...]",
     .about = "Reads records (FILE..., or standard input), scores each record's \"response\"\n"
              "with every --scorer and writes it to standard output with \"rewards\" added or\n"
              "merged: {\"value\", \"raw\", \"spans\"} per aspect.\n",
@@ -119,6 +124,7 @@ static int open_scorers(scorers *s, const args *a, const score_env *env, alarm_e
 typedef struct {
     score_batch b;
     tool_run *run;
+    db_writer **writer;
     size_t per_batch; /* 0: everything in one batch */
 } loop;
 
@@ -131,17 +137,21 @@ static int add(void *u, jsonl_reader *r, cJSON **rec, alarm_err *e)
         return -1;
     if (!l->per_batch || l->b.n < l->per_batch)
         return 0;
-    return score_batch_flush(&l->b, e) < 0 || run_batch_commit(l->run, e) < 0 ||
-                   run_batch_begin(l->run, e) < 0
-               ? -1
-               : 0;
+    return score_batch_flush(&l->b, e);
 }
 
 static int score_all(loop *l, const tool *t, alarm_err *e)
 {
     drive d = {.t = t, .fn = add, .user = l};
-    if (run_batch_begin(l->run, e) < 0 || drive_files(&d, e) < 0 ||
-        score_batch_flush(&l->b, e) < 0 || score_batch_store_scorers(&l->b, e) < 0)
+    if (drive_files(&d, e) < 0 || score_batch_flush(&l->b, e) < 0)
+        return -1;
+    for (size_t k = 0; k < l->b.nsc; k++)
+        if (scorer_finish(&l->b.sc[k], e) < 0)
+            return -1;
+    /* the answers the remote scorers cached, before the run is marked ok */
+    int rc = db_writer_finish(*l->writer, e);
+    *l->writer = NULL;
+    if (rc < 0 || score_batch_store_scorers(&l->b, e) < 0)
         return -1;
     for (size_t k = 0; k < l->b.nsc && !t->quiet; k++)
         if (l->b.asp[k].failed)
@@ -151,17 +161,21 @@ static int score_all(loop *l, const tool *t, alarm_err *e)
     return 0;
 }
 
+/* The remote scorers' keys (key-env=VAR) come from the environment only. */
+static const char *secret(const char *name) { return getenv(name); }
+
 int main(int argc, char **argv)
 {
     tool t;
-    args a = {.batch = 64};
+    args a = {.batch = 64, .concurrency = 8};
     scorers s = {0};
     tool_run run = {0};
     loop l = {.run = &run};
     alarm_err e = {{0}};
     tool_init();
     int status = opt_parse(&t, &spec, &a, argc, argv);
-    score_env env = {.concurrency = 1, .threads = t.threads};
+    score_env env = {.concurrency = a.concurrency, .threads = t.threads, .secret = secret};
+    l.writer = &env.writer;
     if (status < 0 && open_scorers(&s, &a, &env, &e) < 0)
         status = tool_usage(&t, "%s", e.msg);
     if (status >= 0)
@@ -170,8 +184,11 @@ int main(int argc, char **argv)
                         .out = stdout};
     l.per_batch = s.all ? 0 : (size_t)a.batch;
     if (run_start(&run, &t, &e) < 0 || (env.db = l.b.db = run.db.h ? &run.db : NULL, 0) ||
+        (run.db.h && db_writer_start(&env.writer, t.db, &e) < 0) ||
         (l.b.run_id = run.id, score_all(&l, &t, &e)) < 0) {
         status = tool_fail(&t, e.msg);
+        db_writer_finish(env.writer, NULL); /* what was answered stays for a rerun */
+        env.writer = NULL;
         if (run_end(&run, &t, e.msg) < 0)
             status = TOOL_FAIL;
         goto done;
