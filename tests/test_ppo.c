@@ -1,7 +1,7 @@
 /* common/ppo against hand-worked numbers (GAE, returns, whitening, the
  * adaptive controller), finite differences (the minibatch loss's gradient,
  * and through a real model, tfm_token_logprob_grad), and trl's minibatch
- * skip. The trl-0.5 parity of a whole step is tests/alarm-ppo-parity.bats. */
+ * skip. The trl-0.5 parity of a whole step is tests/ppo-parity.bats. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
