@@ -146,12 +146,14 @@ $(BUILD)/servers/%: tests/servers/%.c
 bench: tools $(BENCH_SERVERS)
 	BUILD=$(BUILD) tests/bench/run.sh
 
+# The whole experiment (pipelines/demo.mk; DEMO=quick for the small one), on
+# both cores unless make was given its own -j.
 demo: tools
-	BUILD=$(BUILD) pipelines/demo.sh
+	$(MAKE) $(if $(filter -j%,$(MAKEFLAGS)),,-j2) -f pipelines/demo.mk BUILD=$(BUILD)
 
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
-            libopenblas-dev libpcre2-dev libicu-dev libhyphen-dev hyphen-en-us libexttextcat-dev python3-pyphen libcmocka-dev bats jq sqlite3 groff-base python3 curl \
+            libopenblas-dev libpcre2-dev libicu-dev libhyphen-dev hyphen-en-us libexttextcat-dev python3-pyphen gnuplot-nox libcmocka-dev bats jq sqlite3 groff-base python3 curl \
             clang libclang-rt-14-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -79,8 +79,10 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     man_examples "$ROOT/man/alarm-score.1" > "$T/ex.sh"
     [ "$(grep -c 'alarm-score ' "$T/ex.sh")" -ge 2 ]
     run_examples "$T/ex.sh"
-    # two scored records, then six rewards rows
-    [ "$(wc -l < "$W/examples.out")" -eq 8 ]
+    # two scored records, six rewards rows, then the coprocess's four (alarm-synth's values)
+    [ "$(wc -l < "$W/examples.out")" -eq 12 ]
+    [ "$(sed -n '9,12p' "$W/examples.out" | jq -c '.[0]')" = \
+      "$(alarm-synth demos -n 4 | alarm-synth rewards --aspect factuality | jq -c .rewards.factuality.value)" ]
     sed -n 2p "$W/examples.out" | jq -e '.rewards.rep.value > 0 and .rewards.words.value == 8'
     [ "$(sed -n 3p "$W/examples.out")" = 'q1#0|facts|1.0|[{"end":24,"value":0.5},{"end":45,"value":0.5}]' ]
     [ "$(sed -n 4p "$W/examples.out")" = "q1#0|fk|-1.9|" ]
@@ -130,6 +132,10 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     [ "$(awk -F'|' '$2 == 76 && $3 >= 0.9' "$W/examples.out" | wc -l)" -eq 2 ]
     jq -e '.kind == "seq" and .score.std > 0' "$W/runs/rm/rm.json"
     jq -e '.id2label == {"0": "good", "1": "bad"}' "$W/runs/spans/config.json"
+    # alarm-score with both: chosen above rejected, a span per response (one sentence each)
+    [ "$(wc -l < "$W/scored.jsonl")" -eq 400 ]
+    [ "$(jq .rewards.holistic.raw "$W/scored.jsonl" | paste - - | awk '$1 > $2' | wc -l)" -ge 180 ]
+    jq -e '.rewards.letters.spans | length == 1' "$W/scored.jsonl" | sort -u | grep -qx true
 }
 
 @test "alarm-model(1)'s examples run" {

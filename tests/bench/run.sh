@@ -8,3 +8,5 @@ cd "$(dirname "$0")"
 ./tokenizer.sh
 ./model.sh
 ./rollout.sh
+./ppo.sh
+./score.sh

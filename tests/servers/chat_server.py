@@ -52,6 +52,13 @@ class State:
         self.seen.add(key)
         return True
 
+    def answer(self, method, path, headers, body):
+        """Returns (status, extra headers, body bytes, delay seconds, log fields).
+        A server for another protocol (score_server.py) overrides this."""
+        if method != "POST" or not path.endswith("/chat/completions"):
+            return 404, {}, b"{}", 0, {}
+        return decide(self, body, headers)
+
 
 def chat_answer(req, text, use_tool):
     msg = {"role": "assistant", "content": text}
@@ -142,10 +149,7 @@ async def handle(st, reader, writer):
             except (asyncio.IncompleteReadError, ConnectionError, ValueError):
                 break
             st.count += 1
-            if method != "POST" or not path.endswith("/chat/completions"):
-                status, extra, out, delay, info = 404, {}, b"{}", 0, {}
-            else:
-                status, extra, out, delay, info = decide(st, body, headers)
+            status, extra, out, delay, info = st.answer(method, path, headers, body)
             if st.log:
                 rec = {"n": st.count, "t": time.time(), "path": path, "status": status}
                 rec.update(info)
@@ -177,19 +181,29 @@ async def serve(st, sock, max_seconds, parent):
                 break  # the parent is gone (killed): do not outlive it
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def common_options(p):
+    """The options every server built on this one takes."""
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--log")
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--slow-ms", type=float, default=3000)
+    p.add_argument("--max-seconds", type=float, default=600)
+    p.add_argument("--workers", type=int, default=1)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common_options(p)
     p.add_argument("--key")
     p.add_argument("--text-only", action="store_true")
     p.add_argument("--models")
     p.add_argument("--status", type=int, default=0)
-    p.add_argument("--max-seconds", type=float, default=600)
-    p.add_argument("--workers", type=int, default=1)
-    args = p.parse_args()
+    run(p.parse_args(), State)
+
+
+def run(args, state_class):
+    """Binds 127.0.0.1, prints the port, serves state_class(args) until
+    --max-seconds or SIGTERM."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", args.port))
@@ -200,7 +214,7 @@ def main():
     for _ in range(args.workers - 1):
         pid = os.fork()
         if pid == 0:
-            asyncio.run(serve(State(args), sock, args.max_seconds, parent))
+            asyncio.run(serve(state_class(args), sock, args.max_seconds, parent))
             os._exit(0)
         children.append(pid)
 
@@ -215,7 +229,7 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     print(sock.getsockname()[1], flush=True)
     try:
-        asyncio.run(serve(State(args), sock, args.max_seconds, None))
+        asyncio.run(serve(state_class(args), sock, args.max_seconds, None))
     except KeyboardInterrupt:
         pass
     stop(None, None)

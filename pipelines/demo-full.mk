@@ -1,0 +1,24 @@
+# The full demo's sizes (pipelines/demo.mk): what fits 15 minutes on two cores.
+VOCAB      ?= 896
+N_DEMOS    ?= 20000
+SFT_STEPS  ?= 800
+N_PREFS    ?= 12000
+RM_STEPS   ?= 400
+N_SPANS    ?= 6000
+SPAN_STEPS ?= 200
+N_VAL      ?= 200
+N_VAL_PREFS ?= 500
+SAVE_EVERY ?= 200
+N_SELECT   ?= 200
+N_TEST     ?= 200
+SEEDS      ?= 1 2 3
+ITERS      ?= 6
+PROMPTS    ?= 64
+SAMPLES    ?= 1
+NEW        ?= 48
+TAU        ?= 0.6
+HOLISTIC_WEIGHT ?= 5
+PPO_LR     ?= 3e-5
+PPO_EPOCHS ?= 2
+MINI_BATCH ?= 16
+KL_COEF    ?= 0.2
