@@ -165,3 +165,23 @@ kill_at() {
         [ "$status" -eq 2 ]
     done
 }
+
+# tests/gen_sft_fixtures.py trained these models with the same command and
+# computed the log-probabilities with PyTorch from the checkpoint's tensors.
+@test "PyTorch reads alarm-sft's checkpoints (GPT-2, Llama): its log-probabilities are alarm-model's" {
+    F="$ROOT/tests/fixtures/sft"
+    copy_task 200 "$T/train.jsonl" 1
+    alarm-model train-tokenizer -q --vocab-size 257 --out "$T/tok.json" "$T/train.jsonl"
+    read -r -a args < "$F/sft-args"
+    for name in gpt2 llama; do
+        alarm-sft --init "$F/$name.json" --tokenizer "$T/tok.json" --out "$T/$name" "${args[@]}" "$T/train.jsonl"
+        jq -c '{prompt, response}' "$F/$name.jsonl" |
+            alarm-model logprobs -q --threads 1 --model "$T/$name" > "$T/$name.lp"
+        # the same tokens, and no log-probability further than 1e-4 from PyTorch's
+        [ "$(jq -c '[.prompt_tokens, .response_tokens]' "$T/$name.lp")" = \
+          "$(jq -c '[.prompt_tokens, .response_tokens]' "$F/$name.jsonl")" ]
+        paste <(jq -c .logprobs "$T/$name.lp") <(jq -c .torch_logprobs "$F/$name.jsonl") |
+            jq -R -s -e '[split("\n")[] | select(length > 0) | split("\t") | map(fromjson) |
+                          transpose[] | .[0] - .[1] | fabs] | length > 20 and max < 1e-4'
+    done
+}
