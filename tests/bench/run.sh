@@ -8,5 +8,6 @@ cd "$(dirname "$0")"
 ./tokenizer.sh
 ./model.sh
 ./rollout.sh
+./sft.sh
 ./ppo.sh
 ./score.sh
