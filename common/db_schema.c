@@ -105,6 +105,21 @@ const char *const db_migrations[] = {
     "  scored INTEGER NOT NULL, failed INTEGER NOT NULL,  -- records\n"
     "  PRIMARY KEY (run_id, name)\n"
     ");\n",
+    /* 4 -> 5: what alarm-judge --summary-only needs besides the judgments to
+     * recompute a run's summary exactly, and the summaries themselves. */
+    "CREATE TABLE judge_responses (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  system TEXT NOT NULL, prompt_id TEXT NOT NULL,\n"
+    "  position INTEGER NOT NULL,      -- the system's place among NAME=FILE (0-based)\n"
+    "  prompt_index INTEGER NOT NULL,  -- the prompt's record in the first system's file\n"
+    "  words INTEGER NOT NULL,         -- runs of non-space bytes of the response\n"
+    "  holistic REAL,                  -- the holistic reward; NULL when absent\n"
+    "  PRIMARY KEY (run_id, system, prompt_id)\n"
+    ");\n"
+    "CREATE TABLE judge_summaries (\n"
+    "  run_id INTEGER PRIMARY KEY REFERENCES runs(id),\n"
+    "  summary TEXT NOT NULL           -- the JSON summary (alarm-formats(5) section 6)\n"
+    ");\n",
 };
 
 const size_t db_migration_count = sizeof db_migrations / sizeof db_migrations[0];

@@ -11,6 +11,8 @@ enum judge_verdict { JV_A, JV_B, JV_TIE, JV_UNPARSEABLE, JV_FAILED };
 
 /* "a", "b", "tie", "unparseable", "failed". */
 const char *judge_verdict_name(int v);
+/* The verdict so named, or -1 (a name of the store's judgments table). */
+int judge_verdict_parse(const char *name);
 
 /* The pair's result from its two orders: a win needs both to agree. */
 int judge_combine(int v_ab, int v_ba);

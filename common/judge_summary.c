@@ -34,28 +34,45 @@ static double cell_inconsistency(const judge_tally *t, size_t i, size_t j)
     return consist_inconsistency(&t->consist[k]);
 }
 
+/* The decisive verdicts of i against j with the length differences, into
+ * d and won (when not NULL) from *n on; a pooled tally's come from every
+ * pair of members, each with its own difference. */
+static void lc_collect(const judge_tally *t, size_t i, size_t j, const double *words, double *d,
+                       int *won, size_t *n)
+{
+    size_t ns = t->nsys;
+    if (t->src) {
+        for (size_t a = 0; a < t->src->nsys; a++)
+            for (size_t b = 0; b < t->src->nsys; b++)
+                if (t->row_of[a] == i && t->row_of[b] == j)
+                    lc_collect(t->src, a, b, t->src_words, d, won, n);
+        return;
+    }
+    for (size_t p = 0; p < t->nprompts; p++) {
+        const judge_counts *x = &t->pc[(p * ns + i) * ns + j];
+        double diff = d ? words[p * ns + i] - words[p * ns + j] : 0;
+        for (int k = 0; k < x->win + x->lose; k++, (*n)++)
+            if (d) {
+                d[*n] = diff;
+                won[*n] = k < x->win;
+            }
+    }
+}
+
 /* The length-controlled rate of i against j from the decisive prompts, or NAN. */
 static double cell_lc(const judge_tally *t, size_t i, size_t j, const double *words)
 {
+    if (t->src)
+        words = t->src_words;
     if (!words)
         return NAN;
-    size_t n = 0, ns = t->nsys, cap = 0;
-    for (size_t p = 0; p < t->nprompts; p++) {
-        const judge_counts *x = &t->pc[(p * ns + i) * ns + j];
-        cap += (size_t)x->win + x->lose;
-    }
+    size_t cap = 0, n = 0;
+    lc_collect(t, i, j, words, NULL, NULL, &cap);
     double *d = malloc((cap ? cap : 1) * sizeof *d);
     int *won = malloc((cap ? cap : 1) * sizeof *won);
     double lc = NAN;
     if (d && won) {
-        for (size_t p = 0; p < t->nprompts; p++) {
-            const judge_counts *x = &t->pc[(p * ns + i) * ns + j];
-            double diff = words[p * ns + i] - words[p * ns + j];
-            for (int k = 0; k < x->win + x->lose; k++) {
-                d[n] = diff;
-                won[n++] = k < x->win;
-            }
-        }
+        lc_collect(t, i, j, words, d, won, &n);
         lc = judge_lc_rate(d, won, n);
     }
     free(d);
@@ -146,15 +163,14 @@ cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
 }
 
 /* Judgments of the LLM judges that failed for good, and how many they made. */
-long judge_failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t nprompts,
-                      long *total)
+long judge_failed_of(const judge_tally *t, size_t ntallies, long *total)
 {
     long failed = 0;
     *total = 0;
     for (size_t k = 0; k < ntallies; k++)
         if (!t[k].is_reward) {
             failed += t[k].failed;
-            *total += (long)(nsys * (nsys - 1) * nprompts); /* both orders of every pair */
+            *total += t[k].judgments;
         }
     return failed;
 }
@@ -173,7 +189,7 @@ cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t npromp
     cJSON *obj = cJSON_CreateObject();
     if (!obj)
         return NULL;
-    long total, failed = judge_failed_of(t, ntallies, nsys, nprompts, &total);
+    long total, failed = judge_failed_of(t, ntallies, &total);
     long not_made = judge_not_made(t, ntallies);
     if (failed > 0 || not_made > 0) {
         cJSON *p = cJSON_AddObjectToObject(obj, "partial");

@@ -92,7 +92,7 @@ int judge_summary_markdown(FILE *out, const char *const *systems, size_t nsys,
                            size_t nprompts, const judge_tally *t, size_t ntallies,
                            const judge_summary_opts *o)
 {
-    long total, failed = judge_failed_of(t, ntallies, nsys, nprompts, &total);
+    long total, failed = judge_failed_of(t, ntallies, &total);
     if (failed > 0)
         fprintf(out, "partial: %ld of %ld judgments failed for good and count as ties\n\n",
                 failed, total);

@@ -9,6 +9,7 @@
 
 #include "jsonl.h"
 #include "rng.h"
+#include "shard.h"
 
 static char *xstrdup(const char *s)
 {
@@ -248,6 +249,18 @@ static int cmp_size(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* Keeps prompts pick[0..m) (increasing). Compacts idx in place: row s of
+ * the new table only reads row s of the old one at columns >= the one it
+ * writes, so nothing is overwritten early. */
+static void keep(judge_set *set, const size_t *pick, size_t m)
+{
+    size_t n = set->nprompts;
+    for (size_t s = 0; s < set->nsys; s++)
+        for (size_t p = 0; p < m; p++)
+            set->idx[s * m + p] = set->idx[s * n + pick[p]];
+    set->nprompts = m;
+}
+
 void judge_set_subset(judge_set *set, size_t max, uint64_t seed)
 {
     size_t n = set->nprompts;
@@ -266,13 +279,23 @@ void judge_set_subset(judge_set *set, size_t max, uint64_t seed)
         pick[j] = t;
     }
     qsort(pick, max, sizeof *pick, cmp_size);
-    /* Compact idx in place: row s of the new table only reads row s of the
-     * old one at columns >= the one it writes, so nothing is overwritten early. */
-    for (size_t s = 0; s < set->nsys; s++)
-        for (size_t p = 0; p < max; p++)
-            set->idx[s * max + p] = set->idx[s * n + pick[p]];
-    set->nprompts = max;
+    keep(set, pick, max);
     free(pick);
+}
+
+int judge_set_shard(judge_set *set, long i, long n, alarm_err *e)
+{
+    size_t *pick = malloc((set->nprompts ? set->nprompts : 1) * sizeof *pick), m = 0;
+    if (!pick)
+        return err_set(e, "out of memory");
+    /* by the prompt's record in the first system's file, so a shard of a
+     * --max-compare subset is the same share of the same prompts */
+    for (size_t p = 0; p < set->nprompts; p++)
+        if (shard_takes(set->idx[p], i, n))
+            pick[m++] = p;
+    keep(set, pick, m);
+    free(pick);
+    return 0;
 }
 
 int judge_set_reward(const judge_set *set, const char *name)

@@ -20,6 +20,14 @@ const char *judge_verdict_name(int v)
     }
 }
 
+int judge_verdict_parse(const char *name)
+{
+    for (int v = JV_A; name && v <= JV_FAILED; v++)
+        if (!strcmp(name, judge_verdict_name(v)))
+            return v;
+    return -1;
+}
+
 int judge_combine(int v_ab, int v_ba)
 {
     if (v_ab == v_ba && (v_ab == JV_A || v_ab == JV_B))
@@ -61,6 +69,7 @@ int judge_tally_init(judge_tally *t, const char *name, size_t nsys, size_t nprom
     t->nsys = nsys;
     t->nprompts = nprompts;
     t->is_reward = is_reward;
+    t->judgments = is_reward ? 0 : (long)(nsys * (nsys - 1) * nprompts);
     t->cells = calloc(nsys * nsys, sizeof *t->cells);
     t->consist = calloc(nsys * nsys, sizeof *t->consist);
     t->no_holistic = calloc(nsys * nsys, sizeof *t->no_holistic);

@@ -25,7 +25,7 @@ typedef struct {
                                     two orders named the same system */
 } judge_position;
 
-typedef struct {
+typedef struct judge_tally {
     char *name;             /* the judge: model name or "reward:NAME" */
     int is_reward;
     size_t nsys;
@@ -38,6 +38,13 @@ typedef struct {
     judge_position pos;     /* LLM judges */
     long not_made;          /* single-order judgments a cap held back */
     long prompt_tokens, completion_tokens; /* the answers' usage, requests sent this run */
+    long judgments;         /* LLM judges: single-order judgments asked (both orders of
+                               every pair and prompt) */
+    /* A pooled tally (judge_tally_pool) borrows its members' tally, rows
+     * and words for the length-controlled rate; NULL otherwise. */
+    const struct judge_tally *src;
+    const size_t *row_of;
+    const double *src_words;
 } judge_tally;
 
 int judge_tally_init(judge_tally *t, const char *name, size_t nsys, size_t nprompts,
@@ -53,6 +60,21 @@ void judge_tally_add(judge_tally *t, size_t p, size_t i, size_t j, int verdict);
 void judge_tally_orders(judge_tally *t, int v_ab, int v_ba);
 
 double judge_win_rate(const judge_wlt *c);
+
+/* Pools systems into the rows of a table (alarm-judge --group): row_of[s]
+ * is system s's row, of nrows. A cell of two rows sums the counts of every
+ * pair of their members, by prompt too (so the bootstrap still resamples
+ * prompts); pairs within one row are left out. The judge's own counts
+ * (position, failures, usage) stay those of every judgment. `dst` borrows
+ * src, row_of and words ((nprompts, src->nsys), or NULL) for the
+ * length-controlled rate, which regresses each member pair's verdicts on
+ * that pair's own length difference. */
+int judge_tally_pool(judge_tally *dst, const judge_tally *src, const size_t *row_of,
+                     size_t nrows, const double *words, alarm_err *e);
+/* Each row's mean words per prompt over its members, (nprompts, nrows),
+ * malloc'd; NULL when out of memory or words is NULL. */
+double *judge_words_pool(const double *words, size_t nprompts, size_t nsys,
+                         const size_t *row_of, size_t nrows);
 
 /* How the summary's statistics are made (alarm-judge(1), STATISTICS). */
 typedef struct {
@@ -74,8 +96,7 @@ cJSON *judge_summary_json(const char *const *systems, size_t nsys, size_t npromp
  * good over `total` made (the parts judge_summary_markdown renders). */
 cJSON *judge_tally_summary(const char *const *systems, const judge_tally *t,
                            const judge_summary_opts *o);
-long judge_failed_of(const judge_tally *t, size_t ntallies, size_t nsys, size_t nprompts,
-                     long *total);
+long judge_failed_of(const judge_tally *t, size_t ntallies, long *total);
 /* Single-order judgments a cap held back, over every judge. */
 long judge_not_made(const judge_tally *t, size_t ntallies);
 

@@ -549,3 +549,140 @@ END
     [ "$status" -eq 3 ]
     [ $(($(requests) - before)) -eq 3 ]
 }
+
+# summary_only [options]: the summary of $T/db's judgments, messages dropped.
+summary_only() { alarm-judge -q --summary-only --db "$T/db" "$@"; }
+
+@test "--summary-only gives exactly the run's summary, JSON and Markdown, LLM and reward judges" {
+    start_server
+    run judge -q --by-reward fact --by-reward -len --format json --bootstrap 300 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$T/run.json"
+    cp "$T/log" "$T/log.before"
+    run summary_only --format json --bootstrap 300
+    [ "$status" -eq 0 ]
+    diff "$T/run.json" - <<<"$output"
+    cmp "$T/log" "$T/log.before" # no request
+    # the stored summaries are the printed JSON, the --summary-only run's too
+    [ "$(sqlite3 "$T/db" "SELECT count(DISTINCT summary) || ' ' || count(*) FROM judge_summaries")" = "1 2" ]
+    diff <(jq -S . "$T/run.json") <(sqlite3 "$T/db" "SELECT summary FROM judge_summaries WHERE run_id = 1" | jq -S .)
+    # Markdown, another seed and --ties: the same flags, the same table
+    run judge -q --by-reward fact --ties half --seed 9 --db "$T/db2" "${SYSTEMS[@]}"
+    echo "$output" >"$T/run.md"
+    run alarm-judge --summary-only --db "$T/db2" --ties half --seed 9
+    [ "$status" -eq 0 ]
+    diff "$T/run.md" - <<<"$output"
+    [[ "$output" == *"| hier | - | 66.67 (3-1-2) |"* ]]
+}
+
+@test "--summary-only over a capped run and its resumption: the latest run wins; --run picks one" {
+    start_server
+    run judge --format json --max-requests 5 --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 3 ]
+    grep -v '^alarm-judge:' <<<"$output" >"$T/capped.json"
+    run judge -q --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$T/full.json"
+    run summary_only --format json
+    diff "$T/full.json" - <<<"$output"
+    run summary_only --format json --run 1
+    [ "$status" -eq 0 ]
+    diff "$T/capped.json" - <<<"$output"
+    jq -e '.partial.not_made > 0' <<<"$output"
+    run summary_only --run 1 --run 7
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$T/db: run 7 has no judgments"* ]]
+}
+
+@test "--shard I/N: two shards' judgments are the unsharded run's; their summary is its summary" {
+    start_server
+    run judge -q --format json --out "$T/all.jsonl" --db "$T/one.db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$T/all.json"
+    for i in 0 1; do
+        run judge -q --format json --shard $i/2 --out "$T/s$i.jsonl" --db "$T/db" "${SYSTEMS[@]}"
+        [ "$status" -eq 0 ]
+        jq -r '.prompt_id' "$T/s$i.jsonl" | sort -u >"$T/p$i"
+    done
+    # a prompt's every pair and order is in one shard: p1 p3 p5, p2 p4 p6
+    [ "$(tr '\n' ' ' <"$T/p0")" = "p1 p3 p5 " ]
+    [ "$(tr '\n' ' ' <"$T/p1")" = "p2 p4 p6 " ]
+    key='[.judge, .prompt_id, .a, .b, .order, .verdict] | @tsv'
+    diff <(jq -r "$key" "$T/all.jsonl" | sort) <(cat "$T/s0.jsonl" "$T/s1.jsonl" | jq -r "$key" | sort)
+    run summary_only --format json
+    [ "$status" -eq 0 ]
+    diff "$T/all.json" - <<<"$output"
+    [ "$(sqlite3 "$T/db" "SELECT count(*) FROM judgments")" -eq 36 ]
+    run judge --shard 2/2 "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--shard: expected I/N with 0 <= I < N, not '2/2'"* ]]
+}
+
+@test "--group pools systems into one row: hand-computed counts, the same from the store" {
+    start_server
+    run judge -q --by-reward fact --group hh=hier,hol --format json --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 0 ]
+    echo "$output" >"$T/g.json"
+    [ "$(jq -c .systems "$T/g.json")" = '["hh","asp"]' ]
+    # LLM: hier-asp 3-2-1 and hol-asp 3-3-0; fact: 4-1-1 twice (hier-hol left out),
+    # inconsistent on 2 of 5 and 1 of 6 holistic non-ties: 3/11
+    diff - <(table "$(cat "$T/g.json")" test-judge) <<'END'
+hh asp 6-5-1 54.55
+asp hh 5-6-1 45.45
+average 54.55 45.45
+END
+    diff - <(table "$(cat "$T/g.json")" reward:fact) <<'END'
+hh asp 8-2-2 80 0.2727
+asp hh 2-8-2 20 0.2727
+average 80 20
+END
+    # the position counts stay those of every judgment
+    [ "$(jq '.judges["test-judge"].position | .first_shown_wins + .second_shown_wins + .neither' "$T/g.json")" -eq 36 ]
+    run summary_only --format json --group hh=hier,hol
+    diff "$T/g.json" - <<<"$output"
+    run summary_only --group all=hier,hol,asp
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"| all | - | 50.00 |"* ]]
+    for bad in "hh=hier,nope" "hh" "=hier" "hier=hol,asp"; do
+        run summary_only --group "$bad"
+        [ "$status" -eq 2 ]
+    done
+    run summary_only --group a=hier --group b=hier
+    [ "$status" -eq 2 ]
+    [[ "$output" == *'system "hier" is in two groups'* ]]
+    run judge --group x=hier,zzz "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *'--group: no system "zzz" was judged'* ]]
+    [ "$(requests)" -eq 32 ] # nothing sent for the refused run
+}
+
+@test "--summary-only: usage and input errors; a store of schema 4 still opens" {
+    run alarm-judge --summary-only
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--summary-only needs --db"* ]]
+    run alarm-judge --summary-only --db "$T/db" "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    run alarm-judge --summary-only --db "$T/db" --by-reward fact
+    [ "$status" -eq 2 ]
+    run alarm-judge --run 1 --by-reward fact "${SYSTEMS[@]}"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--run needs --summary-only"* ]]
+    run alarm-judge --summary-only --db "$T/none.db"
+    [ "$status" -eq 1 ]
+    [ "$output" = "alarm-judge: $T/none.db: no such store" ]
+    [ ! -e "$T/none.db" ]
+    sqlite3 "$T/empty.db" "PRAGMA user_version = 0"
+    run alarm-judge --summary-only --db "$T/empty.db"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$T/empty.db: no judgments"* ]]
+    # judgments made before schema 5: counts and rates, no lengths
+    run alarm-judge -q --by-reward fact --format json --db "$T/db" "${SYSTEMS[@]}"
+    echo "$output" >"$T/new.json"
+    sqlite3 "$T/db" "DROP TABLE judge_responses; DROP TABLE judge_summaries; PRAGMA user_version = 4"
+    run summary_only --format json
+    [ "$status" -eq 0 ]
+    [ "$(sqlite3 "$T/db" "PRAGMA user_version")" -eq 5 ]
+    [ "$(jq -c .systems <<<"$output")" = '["asp","hier","hol"]' ]
+    [ "$(jq '.judges["reward:fact"].mean_words' <<<"$output")" = null ]
+    [ "$(jq -c '.judges["reward:fact"].matrix.hier.asp | [.win, .lose, .tie]' <<<"$output")" = "[4,1,1]" ]
+}

@@ -17,6 +17,7 @@
 #include "judge.h"
 #include "judge_fail.h"
 #include "judge_reward.h"
+#include "judge_stats.h"
 #include "judge_sys.h"
 #include "judge_table.h"
 #include "judge_tmpl.h"
@@ -196,6 +197,70 @@ static void tallies_and_win_rates(void **state)
     assert_non_null(strstr(md, "| x vs y | 75.00 | 30.06-95.44 | - |")); /* Wilson of 3 in 4 */
     free(md);
     judge_tally_free(&t);
+}
+
+/* --group by hand: x0 and x1 pooled into X against y on two prompts.
+ * x0-y: p0 x0 wins, p1 y wins; x1-y: p0 x1 wins, p1 tie; x0-x1 (one row:
+ * left out). X-y is 2-1-1; the length-controlled rate regresses on each
+ * member pair's own difference (-5, -1, +5), not on X's mean length; the
+ * bootstrap draws the pooled counts prompt by prompt. */
+static void pooled_systems_by_hand(void **state)
+{
+    (void)state;
+    alarm_err e;
+    judge_tally t, r, pt, pr;
+    assert_int_equal(judge_tally_init(&t, "m", 3, 2, 0, &e), 0);
+    assert_int_equal(judge_tally_init(&r, "reward:f", 3, 2, 1, &e), 0);
+    judge_tally *both[2] = {&t, &r};
+    for (int k = 0; k < 2; k++) {
+        judge_tally_add(both[k], 0, 0, 2, JV_A);
+        judge_tally_add(both[k], 1, 0, 2, JV_B);
+        judge_tally_add(both[k], 0, 1, 2, JV_A);
+        judge_tally_add(both[k], 1, 1, 2, JV_TIE);
+        judge_tally_add(both[k], 0, 0, 1, JV_A);
+    }
+    t.failed = 3;
+    t.pos.first = 4;
+    r.consist[0 * 3 + 2] = (consist_counts){.holistic_nontie = 2, .agree = 1, .disagree = 1};
+    r.consist[1 * 3 + 2] = (consist_counts){.holistic_nontie = 2, .agree = 2};
+    const double words[6] = {10, 20, 15, 4, 6, 5}; /* (prompt, system) */
+    const size_t row_of[3] = {0, 0, 1};
+    assert_int_equal(judge_tally_pool(&pt, &t, row_of, 2, words, &e), 0);
+    assert_int_equal(judge_tally_pool(&pr, &r, row_of, 2, words, &e), 0);
+    assert_true(pt.cells[1].win == 2 && pt.cells[1].lose == 1 && pt.cells[1].tie == 1);
+    assert_true(pt.cells[0].win == 0 && pt.cells[0].tie == 0); /* x0-x1 left out */
+    assert_true(pt.failed == 3 && pt.pos.first == 4 && pt.judgments == t.judgments);
+    double *pw = judge_words_pool(words, 2, 3, row_of, 2);
+    assert_non_null(pw);
+    assert_true(pw[0] == 15 && pw[1] == 15 && pw[2] == 5 && pw[3] == 5);
+    const char *names[2] = {"X", "y"};
+    judge_tally pair[2] = {pt, pr};
+    judge_summary_opts so = {.bootstrap = 50, .seed = 7, .words = pw};
+    cJSON *sum = judge_summary_json(names, 2, 2, pair, 2, &so);
+    assert_true(cell_num(sum, "m", "X", "y", "win_rate") == 66.67);
+    assert_true(cell_num(sum, "m", "X", "y", "win_rate_half") == 62.5);
+    assert_true(cell_num(sum, "m", "y", "X", "lose") == 2);
+    double d[3] = {-5, -1, 5};
+    int won[3] = {1, 0, 1};
+    double lc = round(judge_lc_rate(d, won, 3) * 100) / 100;
+    assert_true(cell_num(sum, "m", "X", "y", "lc_win_rate") == lc);
+    assert_true(lc != 66.67);
+    assert_true(cell_num(sum, "reward:f", "X", "y", "inconsistency") == 0.25); /* 1 of 4 */
+    cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(sum, "judges"), "m");
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "mean_words"), "X")->valuedouble == 10);
+    /* the pooled counts by prompt, written out, give the same interval */
+    judge_counts c[8] = {{0}, {2, 0, 0}, {0, 2, 0}, {0}, {0}, {0, 1, 1}, {1, 0, 1}, {0}};
+    double lo[2], hi[2];
+    assert_int_equal(judge_bootstrap(c, 2, 2, JT_EXCLUDE, 50, 7, lo, hi, &e), 0);
+    cJSON *ci = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "average_ci"), "X");
+    assert_true(cJSON_GetArrayItem(ci, 0)->valuedouble == round(lo[0] * 100) / 100);
+    assert_true(cJSON_GetArrayItem(ci, 1)->valuedouble == round(hi[0] * 100) / 100);
+    cJSON_Delete(sum);
+    free(pw);
+    judge_tally_free(&pt);
+    judge_tally_free(&pr);
+    judge_tally_free(&t);
+    judge_tally_free(&r);
 }
 
 /* Position bias by hand: a pair whose two orders agree (i won both: once
@@ -418,6 +483,7 @@ int main(void)
         cmocka_unit_test(response_verdicts),
         cmocka_unit_test(orders_combine),
         cmocka_unit_test(tallies_and_win_rates),
+        cmocka_unit_test(pooled_systems_by_hand),
         cmocka_unit_test(position_counts_by_hand),
         cmocka_unit_test(consistency_counts_by_hand),
         cmocka_unit_test(systems_align_by_prompt_id),

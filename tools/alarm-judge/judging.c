@@ -11,6 +11,7 @@
 #include "db_writer.h"
 #include "http_cache.h"
 #include "judge_run.h"
+#include "judge_store.h"
 #include "out.h"
 #include "run.h"
 
@@ -71,6 +72,8 @@ typedef struct {
     char *auth, *url;
     FILE *out;
     bpe *tok;             /* --tokenizer */
+    double *words;        /* judge_set_words */
+    judge_rows rows;      /* the table's rows (--group) */
 } judging;
 
 static void judging_free(judging *j)
@@ -88,6 +91,8 @@ static void judging_free(judging *j)
     free_secret(j->auth);
     free(j->url);
     bpe_free(j->tok);
+    free(j->words);
+    rows_free(&j->rows);
 }
 
 /* Loads the systems, opens the output and the store. */
@@ -105,6 +110,10 @@ static int judging_open(judging *j, const tool *t, const judge_args *a, alarm_er
         return -1;
     if (a->max_compare > 0)
         judge_set_subset(&j->set, (size_t)a->max_compare, t->seed);
+    if (a->shard_n > 1 && judge_set_shard(&j->set, a->shard_i, a->shard_n, e) < 0)
+        return -1;
+    if (!(j->words = judge_set_words(&j->set)))
+        return err_set(e, "out of memory");
     if (a->tokenizer && bpe_load(&j->tok, a->tokenizer, e) < 0)
         return -1;
     if (a->out_path && !(j->out = fopen(a->out_path, "w")))
@@ -113,6 +122,10 @@ static int judging_open(judging *j, const tool *t, const judge_args *a, alarm_er
         return -1;
     if (j->run.db.h && (db_writer_start(&j->writer, t->db, e) < 0 ||
                         http_cache_open(&j->cache, &j->run.db, j->writer, e) < 0))
+        return -1;
+    /* what --summary-only needs besides the judgments, before any of them */
+    if (j->writer && !a->dry_run &&
+        judge_store_responses(j->writer, j->run.id, &j->set, j->words, e) < 0)
         return -1;
     return 0;
 }
@@ -161,33 +174,13 @@ static int judging_run(judging *j, const tool *t, const judge_args *a, alarm_err
     return 0;
 }
 
-/* Writes the summary on stdout and a line of counts on stderr. */
-static int summarise(const tool *t, const judge_args *a, const judging *j)
+/* Writes the summary on stdout (and the store) and a line of counts on stderr. */
+static int summarise(const tool *t, const judge_args *a, judging *j, alarm_err *e)
 {
-    const judge_set *set = &j->set;
     const judge_progress *p = &j->prog;
-    const char **names = malloc(set->nsys * sizeof *names);
-    double *words = judge_set_words(set);
-    if (!names || !words) {
-        free(names);
-        free(words);
-        return -1;
-    }
-    for (size_t s = 0; s < set->nsys; s++)
-        names[s] = set->sys[s].name;
-    judge_summary_opts so = {.ties = (judge_ties)a->ties, .bootstrap = (int)a->bootstrap,
-                             .seed = t->seed, .words = words};
-    int rc = 0;
-    if (a->json) {
-        cJSON *sum = judge_summary_json(names, set->nsys, set->nprompts, j->tallies, j->nt, &so);
-        alarm_err e;
-        rc = sum ? jsonl_write(stdout, sum, &e) : -1;
-        cJSON_Delete(sum);
-    } else
-        rc = judge_summary_markdown(stdout, names, set->nsys, set->nprompts, j->tallies, j->nt,
-                                    &so);
-    free(names);
-    free(words);
+    summary_in in = {.tallies = j->tallies, .nt = j->nt, .nsys = j->set.nsys,
+                     .nprompts = j->set.nprompts, .words = j->words, .rows = &j->rows};
+    int rc = summary_write(t, a, &in, &j->run, e);
     if (a->model && !t->quiet)
         fprintf(stderr, "%s: %ld judgments: %ld requests answered, %ld from the cache, "
                         "%ld shared, %ld identical, %ld retries, %ld unparseable, "
@@ -195,6 +188,19 @@ static int summarise(const tool *t, const judge_args *a, const judging *j)
                 t->name, p->total, p->sent - p->retries - p->failed_requests, p->cached,
                 p->shared, p->identical, p->retries, p->unparseable, p->failed);
     return rc;
+}
+
+/* The rows of the table, known before any request is sent. */
+static int resolve_rows(const tool *t, const judge_args *a, judging *j)
+{
+    char **names = malloc((j->set.nsys ? j->set.nsys : 1) * sizeof *names);
+    if (!names)
+        return tool_fail(t, "out of memory");
+    for (size_t s = 0; s < j->set.nsys; s++)
+        names[s] = j->set.sys[s].name;
+    int status = rows_resolve(t, &a->groups, names, j->set.nsys, &j->rows);
+    free(names);
+    return status;
 }
 
 /* Each distinct cause of the failed requests, first occurrence and count. */
@@ -247,17 +253,21 @@ int judging_main(const tool *t, const judge_args *a)
     }
     if (a->model && (status = auth_header(t, a, &j.auth)) != TOOL_OK)
         goto done; /* the message is out; no store opened yet */
-    if (judging_open(&j, t, a, &e) < 0 || judging_run(&j, t, a, &e) < 0)
+    if (judging_open(&j, t, a, &e) < 0)
+        goto fail;
+    if ((status = resolve_rows(t, a, &j)) >= 0) {
+        run_end(&j.run, t, "usage error");
+        goto done;
+    }
+    if (judging_run(&j, t, a, &e) < 0)
         goto fail;
     if (a->dry_run) {
         status = spend_dry_report(t, a, &j.prog);
         run_end(&j.run, t, status == TOOL_OK ? NULL : "error writing the report");
         goto done;
     }
-    if (!j.prog.stopped && summarise(t, a, &j) < 0) {
-        err_set(&e, "error writing the summary");
+    if (!j.prog.stopped && summarise(t, a, &j, &e) < 0)
         goto fail;
-    }
     status = TOOL_OK;
     if (j.prog.capped) {
         spend_cap_message(t, a, &j.prog, j.run.db.h != NULL);

@@ -37,6 +37,26 @@ static int parse_ties(void *p, const char *v, alarm_err *e)
     return err_set(e, "--ties: '%s' is not exclude, half or loss", v);
 }
 
+static int parse_shard(void *p, const char *v, alarm_err *e)
+{
+    judge_args *a = p;
+    return opt_parse_shard(v, &a->shard_i, &a->shard_n, e);
+}
+
+static int parse_run(void *p, const char *v, alarm_err *e)
+{
+    judge_args *a = p;
+    long id;
+    if (opt_parse_long("--run", v, 1, LONG_MAX, &id, e) < 0)
+        return -1;
+    int64_t *r = realloc(a->runs, (a->nruns + 1) * sizeof *r);
+    if (!r)
+        return err_set(e, "out of memory");
+    a->runs = r;
+    a->runs[a->nruns++] = id;
+    return 0;
+}
+
 #define AT(f) offsetof(judge_args, f)
 static const opt_def opts[] = {
     {"model", 0, "NAME", "LLM judge (OpenAI-compatible chat completions)", .type = OPT_STR,
@@ -81,13 +101,22 @@ static const opt_def opts[] = {
      .type = OPT_DOUBLE, .off = AT(max_tokens_total), .fmin = 1, .fmax = 1e15},
     {"tokenizer", 0, "FILE", "count --dry-run's prompt tokens with this tokenizer.json",
      .type = OPT_STR, .off = AT(tokenizer)},
+    {"group", 0, "NAME=SYS,SYS...", "pool these systems into one row NAME of the table;\n"
+     "repeatable", .type = OPT_LIST, .off = AT(groups)},
+    {"shard", 0, "I/N", "judge only shard I of N of the prompts (by record, as\n"
+     "alarm-rollout's --shard)", .type = OPT_CALL, .call = parse_shard},
+    {"summary-only", 0, NULL, "the summary of the judgments in --db; judge nothing",
+     .type = OPT_FLAG, .off = AT(summary_only)},
+    {"run", 0, "ID", "with --summary-only: only the judgments of this run;\nrepeatable",
+     .type = OPT_CALL, .call = parse_run},
     {0},
 };
 
 static const tool_spec spec = {
     .name = "alarm-judge",
     .id = TOOL_JUDGE,
-    .usage = "alarm-judge [--model NAME] [--by-reward NAME]... [OPTION]... NAME=FILE NAME=FILE...",
+    .usage = "alarm-judge [--model NAME] [--by-reward NAME]... [OPTION]... NAME=FILE NAME=FILE...\n"
+             "       alarm-judge --summary-only --db FILE [--run ID]... [OPTION]...",
     .about = "Judges every pair of systems on every prompt, in both orders, and prints win rates.\n",
     .opts = opts,
     .page = "alarm-judge(1)",
@@ -109,6 +138,22 @@ static int check_systems(const tool *t)
     return -1;
 }
 
+/* --summary-only reads the store and nothing else: options that judge or
+ * choose what to judge would be silently ignored, so they are refused. */
+static int check_summary_only(const tool *t, const judge_args *a)
+{
+    if (!a->summary_only)
+        return a->nruns ? tool_usage(t, "--run needs --summary-only") : -1;
+    if (!t->db)
+        return tool_usage(t, "--summary-only needs --db FILE (or ALARM_DB)");
+    const char *bad = t->nargs ? t->args[0] : a->model ? "--model" : a->rewards.n ? "--by-reward"
+                    : a->dry_run ? "--dry-run" : a->out_path ? "--out"
+                    : a->shard_n ? "--shard" : a->max_compare ? "--max-compare" : NULL;
+    if (bad)
+        return tool_usage(t, "--summary-only judges nothing: '%s' does not go with it", bad);
+    return TOOL_OK;
+}
+
 int main(int argc, char **argv)
 {
     tool t;
@@ -116,12 +161,16 @@ int main(int argc, char **argv)
               .http = {.concurrency = 8, .timeout_s = 60, .retries = 5, .backoff_s = 1}};
     tool_init();
     int status = opt_parse(&t, &spec, &a, argc, argv);
-    if (status < 0 && !a.model && a.rewards.n == 0)
+    if (status < 0 && (status = check_summary_only(&t, &a)) == TOOL_OK)
+        status = summary_only_main(&t, &a);
+    else if (status < 0 && !a.model && a.rewards.n == 0)
         status = tool_usage(&t, "no judge: give --model and/or --by-reward");
     if (status < 0)
         status = check_systems(&t);
     if (status < 0)
         status = judging_main(&t, &a);
     opt_list_free(&a.rewards);
+    opt_list_free(&a.groups);
+    free(a.runs);
     return tool_finish(&t, status);
 }

@@ -12,6 +12,7 @@
 #include "jsonl.h"
 #include "out.h"
 #include "rollout_cli.h"
+#include "shard.h"
 #include "tfm_ckpt.h"
 
 static int parse_truncate(void *p, const char *v, alarm_err *e)
@@ -26,11 +27,7 @@ static int parse_truncate(void *p, const char *v, alarm_err *e)
 static int parse_shard(void *p, const char *v, alarm_err *e)
 {
     rollout_args *a = p;
-    char tail;
-    if (sscanf(v, "%ld/%ld%c", &a->shard_i, &a->shard_n, &tail) != 2 || a->shard_n < 1 ||
-        a->shard_i < 0 || a->shard_i >= a->shard_n)
-        return err_set(e, "--shard: expected I/N with 0 <= I < N, not '%s'", v);
-    return 0;
+    return opt_parse_shard(v, &a->shard_i, &a->shard_n, e);
 }
 
 #define AT(f) offsetof(rollout_args, f)
@@ -127,7 +124,7 @@ static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
 {
     sampling *R = user;
     const rollout_args *a = R->a;
-    if (R->records++ % a->shard_n != a->shard_i)
+    if (!shard_takes(R->records++, a->shard_i, a->shard_n))
         return 0;
     const char *id, *prompt;
     if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0 ||

@@ -128,6 +128,8 @@ int opt_parse_double(const char *name, const char *s, double lo, double hi, doub
                      alarm_err *e);
 int opt_parse_long(const char *name, const char *s, long lo, long hi, long *out,
                    alarm_err *e);
+/* --shard I/N (shard.h): 0 <= I < N. */
+int opt_parse_shard(const char *s, long *i, long *n, alarm_err *e);
 int opt_parse_u64(const char *name, const char *s, uint64_t *out, alarm_err *e);
 
 #endif

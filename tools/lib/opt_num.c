@@ -2,6 +2,7 @@
  * must be the number; a value outside the range is refused, never clamped. */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "opt.h"
@@ -43,5 +44,13 @@ int opt_parse_u64(const char *name, const char *s, uint64_t *out, alarm_err *e)
     if (*end != '\0' || errno == ERANGE)
         return err_set(e, "%s: '%s' is not a non-negative integer", name, s);
     *out = (uint64_t)v;
+    return 0;
+}
+
+int opt_parse_shard(const char *s, long *i, long *n, alarm_err *e)
+{
+    char tail;
+    if (sscanf(s, "%ld/%ld%c", i, n, &tail) != 2 || *n < 1 || *i < 0 || *i >= *n)
+        return err_set(e, "--shard: expected I/N with 0 <= I < N, not '%s'", s);
     return 0;
 }
