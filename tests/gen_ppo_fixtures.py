@@ -533,13 +533,15 @@ def main():
 
 
 def bench(argv):
-    """--bench MODEL RECORDS --mini-batch M --threads N: the step's tokens/s."""
+    """--bench MODEL RECORDS --mini-batch M [--ppo-epochs E] --threads N: the step's tokens/s."""
     model, records = argv[0], argv[1]
     o = dict(DEFAULTS)
     rest = argv[2:]
     for k in range(0, len(rest), 2):
         if rest[k] == "--mini-batch":
             o["mini_batch"] = int(rest[k + 1])
+        elif rest[k] == "--ppo-epochs":
+            o["ppo_epochs"] = int(rest[k + 1])
         elif rest[k] == "--threads":
             torch.set_num_threads(int(rest[k + 1]))
         else:
@@ -561,7 +563,7 @@ def bench(argv):
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--bench":
         if len(sys.argv) < 4:
-            sys.exit("usage: gen_ppo_fixtures.py --bench MODEL RECORDS [--mini-batch M] [--threads N]")
+            sys.exit("usage: gen_ppo_fixtures.py --bench MODEL RECORDS [--mini-batch M] [--ppo-epochs E] [--threads N]")
         bench(sys.argv[2:])
     else:
         main()

@@ -10,4 +10,5 @@ cd "$(dirname "$0")"
 ./rollout.sh
 ./sft.sh
 ./ppo.sh
+./ppo-gpt2.sh
 ./score.sh
