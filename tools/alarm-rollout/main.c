@@ -12,6 +12,7 @@
 #include "jsonl.h"
 #include "out.h"
 #include "rollout_cli.h"
+#include "shard.h"
 #include "tfm_ckpt.h"
 
 static int parse_truncate(void *p, const char *v, alarm_err *e)
@@ -26,11 +27,7 @@ static int parse_truncate(void *p, const char *v, alarm_err *e)
 static int parse_shard(void *p, const char *v, alarm_err *e)
 {
     rollout_args *a = p;
-    char tail;
-    if (sscanf(v, "%ld/%ld%c", &a->shard_i, &a->shard_n, &tail) != 2 || a->shard_n < 1 ||
-        a->shard_i < 0 || a->shard_i >= a->shard_n)
-        return err_set(e, "--shard: expected I/N with 0 <= I < N, not '%s'", v);
-    return 0;
+    return shard_parse(v, &a->shard_i, &a->shard_n, e);
 }
 
 #define AT(f) offsetof(rollout_args, f)
@@ -56,7 +53,7 @@ static const opt_def opts[] = {
      .off = AT(no_eos)},
     {"batch", 0, "B", "samples decoding at once", "8", .type = OPT_LONG, .off = AT(batch),
      .min = 1, .max = 4096},
-    {"shard", 0, "I/N", "only every N-th prompt record, from the I-th (0-based)",
+    {"shard", 0, "I/N", "only the prompts of shard I of N (0-based; split by prompt id)",
      .type = OPT_CALL, .call = parse_shard},
     {0},
 };
@@ -127,11 +124,12 @@ static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
 {
     sampling *R = user;
     const rollout_args *a = R->a;
-    if (R->records++ % a->shard_n != a->shard_i)
-        return 0;
     const char *id, *prompt;
-    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0 ||
-        jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
+    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0)
+        return -1;
+    if (!shard_takes(id, a->shard_i, a->shard_n))
+        return 0;
+    if (jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
         return -1;
     if (seq_encode(&R->s, &R->se, prompt, strlen(prompt), "", 0, e) < 0)
         return err_prefix(e, "%s:%ld: id \"%s\"", rd->name, rd->lineno, id);
