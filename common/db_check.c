@@ -23,8 +23,7 @@ int db_schema_create(sqlite3 *h, alarm_err *e)
     return 0;
 }
 
-/* One integer from a query; -1 with the SQLite message on failure. */
-static int query_int(sqlite3 *h, const char *sql, int *out)
+int db_query_int(sqlite3 *h, const char *sql, int *out)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
@@ -45,8 +44,8 @@ static const char missing_sql[] =
 static int verify(sqlite3 *h, const char *path, alarm_err *e)
 {
     int v, ntables;
-    if (query_int(h, "PRAGMA src.user_version", &v) < 0 ||
-        query_int(h, "SELECT count(*) FROM src.sqlite_master", &ntables) < 0)
+    if (db_query_int(h, "PRAGMA src.user_version", &v) < 0 ||
+        db_query_int(h, "SELECT count(*) FROM src.sqlite_master", &ntables) < 0)
         return err_set(e, "%s: not an alarm store: %s", path, sqlite3_errmsg(h));
     if (v == 0)
         return err_set(e, "%s: not an alarm store: user_version 0 and %s", path,

@@ -17,6 +17,10 @@
 int db_attach_store(sqlite3 *h, const char *path, alarm_err *e);
 void db_detach_store(sqlite3 *h);
 
+/* The first column of a query's first row as an integer; -1 on failure
+ * (sqlite3_errmsg says why). */
+int db_query_int(sqlite3 *h, const char *sql, int *out);
+
 /* Creates this alarm's schema in an empty database (every migration). */
 int db_schema_create(sqlite3 *h, alarm_err *e);
 

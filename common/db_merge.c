@@ -129,19 +129,6 @@ static int read_schema(db_store *db, mschema *m, alarm_err *e)
     return rc;
 }
 
-/* Whether the attached input has rows of runs it does not hold: those could
- * not be given a new run id. */
-static int orphans(db_store *db, int *n, alarm_err *e)
-{
-    sqlite3_stmt *st;
-    if (db_prepare(db, &st, "SELECT count(*) FROM pragma_foreign_key_check(NULL, 'src')", e) < 0)
-        return -1;
-    int rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : err_set(e, "%s", sqlite3_errmsg(db->h));
-}
-
 /* Input number `src`'s tables into the stage, read in one transaction. */
 static int stage(db_store *db, const mschema *m, const char *path, int src, alarm_err *e)
 {
@@ -155,8 +142,10 @@ static int stage(db_store *db, const mschema *m, const char *path, int src, alar
         rc = sql ? db_exec(db, sql, e) : err_set(e, "out of memory");
         sqlite3_free(sql);
     }
-    if (rc == 0)
-        rc = orphans(db, &bad, e);
+    /* a row of a run the input lacks could not be given a new run id */
+    if (rc == 0 && db_query_int(db->h, "SELECT count(*) FROM pragma_foreign_key_check(NULL, 'src')",
+                                &bad) < 0)
+        rc = err_set(e, "%s", sqlite3_errmsg(db->h));
     if (rc == 0)
         rc = db_exec(db, "COMMIT", e);
     else
