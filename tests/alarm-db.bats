@@ -53,9 +53,12 @@ make_stores() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"m.db: 4 runs added, 0 already there"* ]]
     cat "$T/s0.jsonl" "$T/s1.jsonl" | select_into "$T/m.db"
-    # every run id of the merged store is its own: 4 shard runs and the selection
-    [ "$(sqlite3 "$T/m.db" "SELECT group_concat(id || tool, ' ') FROM runs")" = \
-      "1alarm-rollout 2alarm-score 3alarm-rollout 4alarm-score 5alarm-select" ]
+    # every run of the merged store has its own id: 4 shard runs (numbered in the
+    # order they started: a pipeline's two start at once), then the selection
+    [ "$(sqlite3 "$T/m.db" "SELECT group_concat(id, ' ') FROM (SELECT id FROM runs ORDER BY id)")" = "1 2 3 4 5" ]
+    [ "$(sqlite3 "$T/m.db" "SELECT group_concat(tool, ' ') FROM (SELECT tool FROM runs ORDER BY tool)")" = \
+      "alarm-rollout alarm-rollout alarm-score alarm-score alarm-select" ]
+    [ "$(sqlite3 "$T/m.db" "SELECT tool FROM runs WHERE id = 5")" = alarm-select ]
     [ "$(sqlite3 "$T/m.db" "SELECT count(DISTINCT run_id) FROM rollouts")" -eq 2 ]
     source "$ROOT/tests/lib/readme.bash"
     for db in one m; do
