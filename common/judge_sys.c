@@ -288,10 +288,9 @@ int judge_set_shard(judge_set *set, long i, long n, alarm_err *e)
     size_t *pick = malloc((set->nprompts ? set->nprompts : 1) * sizeof *pick), m = 0;
     if (!pick)
         return err_set(e, "out of memory");
-    /* by the prompt's record in the first system's file, so a shard of a
-     * --max-compare subset is the same share of the same prompts */
+    /* by prompt id, as every sharded stage splits (shard.h) */
     for (size_t p = 0; p < set->nprompts; p++)
-        if (shard_takes(set->idx[p], i, n))
+        if (shard_takes(judge_set_get(set, 0, p)->prompt_id, i, n))
             pick[m++] = p;
     keep(set, pick, m);
     free(pick);

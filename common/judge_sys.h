@@ -45,9 +45,8 @@ void judge_set_free(judge_set *set);
  * the same for every pair of systems. No-op when max >= nprompts. */
 void judge_set_subset(judge_set *set, size_t max, uint64_t seed);
 
-/* Keeps shard i of n (shard.h) of the prompts, by each prompt's record in
- * the first system's file: every system and both orders of a prompt stay
- * in one shard. No-op when n <= 1. */
+/* Keeps shard i of n (shard.h) of the prompts, by prompt id: every system
+ * and both orders of a prompt stay in one shard. No-op when n <= 1. */
 int judge_set_shard(judge_set *set, long i, long n, alarm_err *e);
 
 /* The record of prompt p (0..nprompts-1) in system s. */

@@ -604,9 +604,14 @@ summary_only() { alarm-judge -q --summary-only --db "$T/db" "$@"; }
         [ "$status" -eq 0 ]
         jq -r '.prompt_id' "$T/s$i.jsonl" | sort -u >"$T/p$i"
     done
-    # a prompt's every pair and order is in one shard: p1 p3 p5, p2 p4 p6
-    [ "$(tr '\n' ' ' <"$T/p0")" = "p1 p3 p5 " ]
-    [ "$(tr '\n' ' ' <"$T/p1")" = "p2 p4 p6 " ]
+    # a prompt's every pair and order is in one shard, the one its id's SHA-256 names
+    # (the first 8 bytes mod 2: the parity of the 16th hex digit); none in both
+    for p in $(cat "$T/p0" "$T/p1"); do
+        h=$(printf %s "$p" | sha256sum | cut -c16)
+        grep -qx "$p" "$T/p$(( 0x$h % 2 ))"
+    done
+    [ -s "$T/p0" ] && [ -s "$T/p1" ]
+    [ -z "$(comm -12 "$T/p0" "$T/p1")" ]
     key='[.judge, .prompt_id, .a, .b, .order, .verdict] | @tsv'
     diff <(jq -r "$key" "$T/all.jsonl" | sort) <(cat "$T/s0.jsonl" "$T/s1.jsonl" | jq -r "$key" | sort)
     run summary_only --format json

@@ -48,7 +48,10 @@ setup() {
     for i in 0 1 2; do alarm-rollout --model "$M" -n 2 --max-new-tokens 10 --shard "$i/3" "$P"; done |
         sort >"$T/shards"
     cmp "$T/all" "$T/shards"
-    [ "$(alarm-rollout --model "$M" --max-new-tokens 4 --shard 1/3 "$P" | jq -r .prompt_id | tr '\n' ' ')" = "p1 p4 " ]
+    # split by prompt id (tools/lib/shard.h): the first 8 bytes of SHA-256(id) mod N,
+    # as python3 -c "import hashlib; print(int(hashlib.sha256(b'p4').hexdigest()[:16], 16) % 3)" says
+    [ "$(alarm-rollout --model "$M" --max-new-tokens 4 --shard 0/3 "$P" | jq -r .prompt_id | tr '\n' ' ')" = "p1 " ]
+    [ "$(alarm-rollout --model "$M" --max-new-tokens 4 --shard 2/3 "$P" | jq -r .prompt_id | tr '\n' ' ')" = "p4 " ]
 }
 
 @test "--no-eos samples the full length; --greedy equals temperature 0 and top-k 1" {

@@ -143,3 +143,47 @@ w|length|0|auto|3|0" ]
     # q1#0: facts spans end at bytes 24 and 45 -> tokens 5 ("." [23,24]) and 11 ("." [44,45])
     sed -n 1p "$T/out" | jq -e '.reward.dense | (.[5] == 0.5) and (.[0] == 0) and length == 12'
 }
+
+@test "--shard I/N: the shards' union is the unsharded output, a prompt's samples in one shard" {
+    ROOT="$BATS_TEST_DIRNAME/.."
+    alarm-rollout --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" -n 3 --max-new-tokens 8 \
+        "$ROOT/data/rollout-prompts.jsonl" > "$T/r"
+    S=(--scorer len=length --scorer rep=repetition --normalize len=10,2)
+    alarm-score "${S[@]}" "$T/r" | sort > "$T/all"
+    [ "$(wc -l < "$T/all")" -eq 18 ]
+    for n in 2 3; do
+        for i in $(seq 0 $((n - 1))); do
+            alarm-score "${S[@]}" --shard "$i/$n" "$T/r" > "$T/shard$i"
+            # whole prompts only: 3 samples each
+            jq -r .prompt_id "$T/shard$i" | sort | uniq -c | awk '$1 != 3 { exit 1 }'
+        done
+        cat "$T"/shard? | sort > "$T/union"
+        cmp "$T/all" "$T/union"
+        [ "$(jq -r .prompt_id "$T/shard1" | sort -u | tr '\n' ' ')" != "$(jq -r .prompt_id "$T/shard0" | sort -u | tr '\n' ' ')" ]
+        rm "$T"/shard?
+    done
+    # the same prompts as alarm-rollout's shard
+    alarm-rollout --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" --max-new-tokens 2 --shard 1/2 \
+        "$ROOT/data/rollout-prompts.jsonl" | jq -r .prompt_id > "$T/rp"
+    alarm-score "${S[@]}" --shard 1/2 "$T/r" | jq -r .prompt_id | uniq > "$T/sp"
+    cmp "$T/rp" "$T/sp"
+    # a record without prompt_id goes by its id
+    printf '{"id":"p4","response":"a b"}\n' > "$T/one"
+    [ "$(alarm-score --scorer len=length,unit=words --shard 2/3 "$T/one" | wc -l)" -eq 1 ]
+    [ "$(alarm-score --scorer len=length,unit=words --shard 0/3 "$T/one" | wc -l)" -eq 0 ]
+}
+
+@test "--shard: a record with neither prompt_id nor id fails naming it; bad shards are usage errors" {
+    printf '{"id":"a","response":"x"}\n{"response":"y"}\n' > "$T/bad"
+    run alarm-score --scorer len=length --shard 0/2 "$T/bad"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"$T/bad:2"*'"id"'* ]]
+    for s in 2/2 -1/2 1 a/b 0/0 "0/2x"; do
+        run alarm-score --scorer len=length --shard "$s" "$IN"
+        [ "$status" -eq 2 ] || { echo "$s: $status"; return 1; }
+        [[ "$output" == *"--shard: expected I/N"* ]]
+    done
+    run alarm-score --scorer len=length --normalize len=auto --shard 0/2 "$IN"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--normalize NAME=auto with --shard"* ]]
+}

@@ -120,8 +120,8 @@ setup() {
 }
 
 @test "the README's questions to the store run as written and answer from the demo's store" {
-    awk '/^Questions the store answers/ { on = 1; next } on && /^```$/ { n++; if (n == 2) exit; next }
-         on && n == 1 { print }' "$ROOT/README.md" | sed "s#runs/demo/alarm.db#$DB#g" > "$BATS_TEST_TMPDIR/q.sh"
+    source "$ROOT/tests/lib/readme.bash"
+    readme_store_queries "$DB" > "$BATS_TEST_TMPDIR/q.sh"
     [ "$(grep -c '^sqlite3 ' "$BATS_TEST_TMPDIR/q.sh")" -eq 3 ]
     run bash -e "$BATS_TEST_TMPDIR/q.sh"
     [ "$status" -eq 0 ] || { echo "$output"; return 1; }

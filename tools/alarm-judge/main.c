@@ -103,7 +103,7 @@ static const opt_def opts[] = {
      .type = OPT_STR, .off = AT(tokenizer)},
     {"group", 0, "NAME=SYS,SYS...", "pool these systems into one row NAME of the table;\n"
      "repeatable", .type = OPT_LIST, .off = AT(groups)},
-    {"shard", 0, "I/N", "judge only shard I of N of the prompts (by record, as\n"
+    {"shard", 0, "I/N", "judge only shard I of N of the prompts (by prompt id, as\n"
      "alarm-rollout's --shard)", .type = OPT_CALL, .call = parse_shard},
     {"summary-only", 0, NULL, "the summary of the judgments in --db; judge nothing",
      .type = OPT_FLAG, .off = AT(summary_only)},

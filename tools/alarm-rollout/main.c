@@ -53,7 +53,7 @@ static const opt_def opts[] = {
      .off = AT(no_eos)},
     {"batch", 0, "B", "samples decoding at once", "8", .type = OPT_LONG, .off = AT(batch),
      .min = 1, .max = 4096},
-    {"shard", 0, "I/N", "only every N-th prompt record, from the I-th (0-based)",
+    {"shard", 0, "I/N", "only the prompts of shard I of N (0-based; split by prompt id)",
      .type = OPT_CALL, .call = parse_shard},
     {0},
 };
@@ -124,11 +124,12 @@ static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
 {
     sampling *R = user;
     const rollout_args *a = R->a;
-    if (!shard_takes(R->records++, a->shard_i, a->shard_n))
-        return 0;
     const char *id, *prompt;
-    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0 ||
-        jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
+    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0)
+        return -1;
+    if (!shard_takes(id, a->shard_i, a->shard_n))
+        return 0;
+    if (jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
         return -1;
     if (seq_encode(&R->s, &R->se, prompt, strlen(prompt), "", 0, e) < 0)
         return err_prefix(e, "%s:%ld: id \"%s\"", rd->name, rd->lineno, id);

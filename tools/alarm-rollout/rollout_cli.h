@@ -56,7 +56,6 @@ typedef struct {
     seq s;
     rollout r;
     rollout_text rt;
-    long records;    /* input records seen, for --shard */
     long prompts;    /* prompts queued */
     double t0;
 } sampling;

@@ -14,13 +14,21 @@
 #include "out.h"
 #include "run.h"
 #include "score_batch.h"
+#include "shard.h"
 
 typedef struct {
     opt_list specs, norms, lower;
     long batch;
     int skip_failed;
     int concurrency;
+    long shard_i, shard_n;
 } args;
+
+static int parse_shard(void *p, const char *v, alarm_err *e)
+{
+    args *a = p;
+    return opt_parse_shard(v, &a->shard_i, &a->shard_n, e);
+}
 
 #define AT(f) offsetof(args, f)
 static const opt_def opts[] = {
@@ -38,6 +46,9 @@ static const opt_def opts[] = {
      .type = OPT_FLAG, .off = AT(skip_failed)},
     {"concurrency", 0, "N", "requests in flight per remote scorer", "8", .type = OPT_INT,
      .off = AT(concurrency), .min = 1, .max = 1024},
+    {"shard", 0, "I/N", "only the records of shard I of N's prompts (0-based; by\n"
+     "prompt_id, or id without one: alarm-rollout's rule)", .type = OPT_CALL,
+     .call = parse_shard},
     {0},
 };
 
@@ -46,7 +57,7 @@ static const tool_spec spec = {
     .id = TOOL_SCORE,
     .usage = "alarm-score --scorer NAME=KIND[:ARG][,key=value...]... "
              "[--normalize NAME=MEAN,STD|NAME=auto]... [--lower-better NAME]... [--batch B] "
-             "[--skip-failed] [--concurrency N] [--db FILE] [FILE...]",
+             "[--skip-failed] [--concurrency N] [--shard I/N] [--db FILE] [FILE...]",
     .about = "Reads records (FILE..., or standard input), scores each record's \"response\"\n"
              "with every --scorer and writes it to standard output with \"rewards\" added or\n"
              "merged: {\"value\", \"raw\", \"spans\"} per aspect.\n",
@@ -126,11 +137,32 @@ typedef struct {
     tool_run *run;
     db_writer **writer;
     size_t per_batch; /* 0: everything in one batch */
+    long shard_i, shard_n;
 } loop;
+
+/* Whether this shard scores the record: by its prompt, so every sample of a
+ * prompt goes to the shard alarm-rollout --shard put the prompt in. */
+static int in_shard(const loop *l, jsonl_reader *r, const cJSON *rec, int *takes, alarm_err *e)
+{
+    const char *id;
+    *takes = 1;
+    if (l->shard_n <= 1)
+        return 0;
+    if (jsonl_opt_string(r, rec, NULL, "prompt_id", &id, e) < 0 ||
+        (!id && jsonl_req_string(r, rec, NULL, "id", &id, e) < 0))
+        return -1;
+    *takes = shard_takes(id, l->shard_i, l->shard_n);
+    return 0;
+}
 
 static int add(void *u, jsonl_reader *r, cJSON **rec, alarm_err *e)
 {
     loop *l = u;
+    int takes;
+    if (in_shard(l, r, *rec, &takes, e) < 0)
+        return -1;
+    if (!takes)
+        return 0;
     cJSON *x = *rec;
     *rec = NULL;
     if (score_batch_add(&l->b, r, x, e) < 0)
@@ -167,7 +199,7 @@ static const char *secret(const char *name) { return getenv(name); }
 int main(int argc, char **argv)
 {
     tool t;
-    args a = {.batch = 64, .concurrency = 8};
+    args a = {.batch = 64, .concurrency = 8, .shard_n = 1};
     scorers s = {0};
     tool_run run = {0};
     loop l = {.run = &run};
@@ -178,11 +210,16 @@ int main(int argc, char **argv)
     l.writer = &env.writer;
     if (status < 0 && open_scorers(&s, &a, &env, &e) < 0)
         status = tool_usage(&t, "%s", e.msg);
+    /* a shard's mean and std would not be the whole input's (alarm-score(1)) */
+    if (status < 0 && s.all && a.shard_n > 1)
+        status = tool_usage(&t, "--normalize NAME=auto with --shard: each shard would estimate "
+                                "its own; give NAME=MEAN,STD");
     if (status >= 0)
         goto done;
     l.b = (score_batch){.sc = s.sc, .asp = s.asp, .nsc = s.n, .skip_failed = a.skip_failed,
                         .out = stdout};
     l.per_batch = s.all ? 0 : (size_t)a.batch;
+    l.shard_i = a.shard_i, l.shard_n = a.shard_n;
     if (run_start(&run, &t, &e) < 0 || (env.db = l.b.db = run.db.h ? &run.db : NULL, 0) ||
         (run.db.h && db_writer_start(&env.writer, t.db, &e) < 0) ||
         (l.b.run_id = run.id, score_all(&l, &t, &e)) < 0) {
