@@ -102,68 +102,83 @@ static void normalise(score_batch *b)
     }
 }
 
-static cJSON *aspect_json(const score_out *o)
+/* A scorer's answer as the record reader's view (no copy of its spans). */
+static record_reward as_reward(const score_out *o)
 {
-    cJSON *a = cJSON_CreateObject();
-    if (!a || !cJSON_AddNumberToObject(a, "value", o->value) ||
-        (o->has_raw && !cJSON_AddNumberToObject(a, "raw", o->raw)))
-        return cJSON_Delete(a), NULL;
-    if (o->has_spans) {
-        cJSON *sp = cJSON_AddArrayToObject(a, "spans");
-        for (size_t k = 0; sp && k < o->nspans; k++) {
-            cJSON *x = cJSON_CreateObject();
-            if (!x || !cJSON_AddItemToArray(sp, x) ||
-                !cJSON_AddNumberToObject(x, "end", (double)o->spans[k].end) ||
-                !cJSON_AddNumberToObject(x, "value", o->spans[k].value))
-                sp = NULL;
-        }
-        if (!sp)
-            return cJSON_Delete(a), NULL;
-    }
-    return a;
+    return (record_reward){o->value, o->raw, o->has_raw, o->has_spans, o->spans, o->nspans,
+                           o->cap};
 }
 
-static int store_row(score_batch *b, const score_item *it, const char *name, const cJSON *a,
-                     const score_out *o, alarm_err *e)
+/* The record's "rewards" with every scorer's aspect set (an old one of the
+ * same name replaced, moved last; a failed scorer's removed) into *text. */
+static int merged_rewards(score_batch *b, size_t i, char **text, size_t *n, alarm_err *e)
 {
-    const char *sql = "INSERT INTO rewards (run_id, rollout_id, prompt_id, aspect, value, raw, "
-                      "spans) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    if (!b->ins && db_prepare(b->db, &b->ins, sql, e) < 0)
-        return -1;
-    char *spans = o->has_spans
-                      ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "spans"))
-                      : NULL;
-    db_value v[] = {db_int(b->run_id), db_text(it->id), db_text(it->pid), db_text(name),
-                    db_real(o->value), o->has_raw ? db_real(o->raw) : db_null(), db_text(spans)};
-    int rc = db_put(b->db, b->ins, v, 7, e);
-    free(spans);
-    return rc < 0 ? err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno) : 0;
+    const score_item *it = &b->items[i];
+    const char *old = "{}";
+    size_t oldn = 2;
+    if (record_find(it->line, it->len, "rewards", &old, &oldn) < 0)
+        return err_set(e, "%s:%ld: internal: record text is not a JSON object", it->file,
+                       it->lineno);
+    char *vals = NULL;
+    size_t nvals = 0, *off = calloc(b->nsc + 1, sizeof *off);
+    record_field *f = calloc(b->nsc ? b->nsc : 1, sizeof *f);
+    FILE *m = off && f ? open_memstream(&vals, &nvals) : NULL;
+    int rc = m ? 0 : err_set(e, "out of memory");
+    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
+        const score_out *o = b->outs + s * b->n + i;
+        record_reward v = as_reward(o);
+        off[s] = (size_t)ftell(m);
+        if (!o->failed && record_reward_put(m, &v) < 0)
+            rc = err_set(e, "out of memory");
+        off[s + 1] = (size_t)ftell(m);
+    }
+    if (m && fclose(m) != 0 && rc == 0)
+        rc = err_set(e, "out of memory");
+    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
+        const score_out *o = b->outs + s * b->n + i;
+        f[s] = (record_field){b->sc[s].spec.name, o->failed ? NULL : vals + off[s],
+                              off[s + 1] - off[s], 1};
+    }
+    FILE *w = rc == 0 ? open_memstream(text, n) : NULL;
+    if (rc == 0 && !w)
+        rc = err_set(e, "out of memory");
+    if (w && (record_splice(w, old, oldn, f, b->nsc, e) < 0 || fclose(w) != 0) && rc == 0)
+        rc = -1;
+    free(vals);
+    free(off);
+    free(f);
+    return rc;
 }
 
 static int write_one(score_batch *b, size_t i, alarm_err *e)
 {
     score_item *it = &b->items[i];
-    const cJSON *old = cJSON_GetObjectItemCaseSensitive(it->rec, "rewards");
-    cJSON *rw = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
-    int rc = rw ? 0 : err_set(e, "out of memory");
-    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
+    for (size_t s = 0; b->db && s < b->nsc; s++) {
         const score_out *o = b->outs + s * b->n + i;
-        const char *name = b->sc[s].spec.name;
-        cJSON_DeleteItemFromObjectCaseSensitive(rw, name);
-        if (o->failed)
-            continue;
-        cJSON *a = aspect_json(o);
-        if (!a || !cJSON_AddItemToObject(rw, name, a)) {
-            cJSON_Delete(a);
-            rc = err_set(e, "out of memory");
-        } else if (b->db) {
-            rc = store_row(b, it, name, a, o, e);
-        }
+        record_reward v = as_reward(o);
+        if (!o->failed && record_reward_row(b->db, &b->ins, b->run_id, it->id, it->pid,
+                                            b->sc[s].spec.name, &v, e) < 0)
+            return err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno);
     }
-    jsonl_reader fake = {.name = it->file, .line = it->line, .len = it->len, .lineno = it->lineno};
-    if (rc == 0)
-        rc = jsonl_write_with(b->out, &fake, it->rec, "rewards", rw, e);
-    cJSON_Delete(rw);
+    char *rw = NULL;
+    size_t n = 0;
+    int rc = merged_rewards(b, i, &rw, &n, e);
+    record_field f = {"rewards", rw, n, 0};
+    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(it->rec, "rewards")) {
+        /* A record scored before is re-printed with its rewards replaced,
+         * as alarm-score always did (tests/test_score.c batch_merges). */
+        cJSON *v = cJSON_ParseWithLength(rw, n);
+        if (v && cJSON_ReplaceItemInObjectCaseSensitive(it->rec, "rewards", v))
+            rc = jsonl_write(b->out, it->rec, e);
+        else
+            rc = (cJSON_Delete(v), err_set(e, "out of memory"));
+    } else if (rc == 0) {
+        /* every other field as it came */
+        rc = record_splice(b->out, it->line, it->len, &f, 1, e);
+        if (rc == 0 && putc('\n', b->out) == EOF)
+            rc = err_set(e, "write error");
+    }
+    free(rw);
     return rc;
 }
 

@@ -144,11 +144,11 @@ static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
     }
     memcpy(p->ptok, R->s.ids, (size_t)R->s.np * sizeof *p->ptok);
     p->np = R->s.np;
-    static const char *const added[] = {"prompt_id", "sample", "response", "prompt_tokens",
-                                        "response_tokens", "offsets", "logprobs", "finish",
-                                        "policy", "seed"};
-    for (size_t k = 0; k < sizeof added / sizeof *added; k++)
-        cJSON_DeleteItemFromObjectCaseSensitive(*rec, added[k]);
+    if (!(p->line = strdup(rd->line))) {
+        free(p->id), free(p->ptok), free(p);
+        return err_set(e, "out of memory");
+    }
+    p->len = rd->len;
     p->rec = *rec;
     *rec = NULL;
     p->left = (int)a->n;

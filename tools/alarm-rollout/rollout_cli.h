@@ -23,7 +23,9 @@ typedef struct {
 
 /* One prompt record while its samples are out. */
 typedef struct {
-    cJSON *rec;   /* the input record, its "id" replaced per sample */
+    cJSON *rec;   /* the input record, for the store's prompts row */
+    char *line;   /* its raw line, the head of every sample's record */
+    size_t len;
     char *id;
     int32_t *ptok; /* prompt tokens (BOS included), as the policy saw them */
     int np;
