@@ -147,7 +147,7 @@ int record_token_ids(const jsonl_reader *r, const cJSON *rec, const char *key, i
         if (!(v == floor(v)) || v < 0 || v > hi) {
             char shown[40] = "";
             if (cJSON_IsNumber(x))
-                snprintf(shown, sizeof shown, ": %.17g", v);
+                record_fmt_num(strcpy(shown, ": ") + 2, v);
             return jsonl_fail(r, e, "field \"%s\"[%zu]: %s is not a token id %s(0 to %.0f)%s",
                               key, k, cJSON_IsNumber(x) ? "the number" : "the value",
                               vocab > 0 ? "of the model's vocabulary " : "", hi, shown);

@@ -143,3 +143,14 @@ w|length|0|auto|3|0" ]
     # q1#0: facts spans end at bytes 24 and 45 -> tokens 5 ("." [23,24]) and 11 ("." [44,45])
     sed -n 1p "$T/out" | jq -e '.reward.dense | (.[5] == 0.5) and (.[0] == 0) and length == 12'
 }
+
+@test "a repeated id is refused with both places, with or without a store" {
+    { cat "$IN"; sed -n 2p "$IN"; } > "$T/dup.jsonl"
+    id=$(sed -n 2p "$IN" | jq -r .id)
+    for db in "" "--db $T/d.db"; do
+        run bash -c 'alarm-score --scorer len=length $1 "$2" > /dev/null' _ "$db" "$T/dup.jsonl"
+        [ "$status" -eq 1 ]
+        [ "$output" = "alarm-score: $T/dup.jsonl:4: duplicate id \"$id\" (first at $T/dup.jsonl:2)" ] || { echo "$output"; return 1; }
+    done
+    [ "$(sqlite3 "$T/d.db" "SELECT status FROM runs")" = failed ]
+}

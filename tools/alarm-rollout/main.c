@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         return tool_usage(&t, "--greedy takes no --temperature, --top-k or --top-p");
     sampling R = {.t = &t, .a = &a, .t0 = clock_mono()};
     alarm_err e;
-    drive d = {.t = &t, .fn = take_prompt, .user = &R};
+    drive d = {.t = &t, .fn = take_prompt, .user = &R, .unique_ids = 1};
     status = TOOL_OK;
     R.store.batch = a.batch;
     const char *failure = NULL;
