@@ -122,54 +122,6 @@ static int setup(sampling *R, const rollout_args *a, alarm_err *e)
     return rollout_init(&R->r, e);
 }
 
-/* The driver's callback: a prompt record's n samples into the queue. */
-static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
-{
-    sampling *R = user;
-    const rollout_args *a = R->a;
-    if (R->records++ % a->shard_n != a->shard_i)
-        return 0;
-    const char *id, *prompt;
-    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0 ||
-        jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
-        return -1;
-    if (seq_encode(&R->s, &R->se, prompt, strlen(prompt), "", 0, e) < 0)
-        return err_prefix(e, "%s:%ld: id \"%s\"", rd->name, rd->lineno, id);
-    prompt_rec *p = calloc(1, sizeof *p);
-    if (!p || !(p->id = strdup(id)) || !(p->ptok = malloc((size_t)R->s.np * sizeof *p->ptok))) {
-        if (p)
-            free(p->id);
-        free(p);
-        return err_set(e, "out of memory");
-    }
-    memcpy(p->ptok, R->s.ids, (size_t)R->s.np * sizeof *p->ptok);
-    p->np = R->s.np;
-    if (!(p->line = strdup(rd->line))) {
-        free(p->id), free(p->ptok), free(p);
-        return err_set(e, "out of memory");
-    }
-    p->len = rd->len;
-    p->rec = *rec;
-    *rec = NULL;
-    p->left = (int)a->n;
-    for (int k = 0; k < a->n; k++) {
-        uint64_t seed = rollout_seed(R->t->seed, id, strlen(id), k);
-        if (rollout_push(&R->r, p->ptok, p->np, k, seed, p, e) < 0) {
-            while (k++ < a->n)
-                rollout_drop(R, p);
-            return -1;
-        }
-    }
-    R->prompts++;
-    if (R->t->progress) {
-        double dt = clock_mono() - R->t0;
-        tool_progress(R->t, "%ld prompts, %.0f tokens/s", R->prompts,
-                      dt > 0 ? (double)R->r.tokens_out / dt : 0);
-    }
-    /* keep a batch queued so rows refill at once, and memory bounded */
-    return rollout_run(&R->r, (size_t)a->batch, e);
-}
-
 static void run_free(sampling *R)
 {
     rollout_free(&R->r);
@@ -195,7 +147,7 @@ int main(int argc, char **argv)
         return tool_usage(&t, "--greedy takes no --temperature, --top-k or --top-p");
     sampling R = {.t = &t, .a = &a, .t0 = clock_mono()};
     alarm_err e;
-    drive d = {.t = &t, .fn = take_prompt, .user = &R, .unique_ids = 1};
+    drive d = {.t = &t, .fn = rollout_take_prompt, .user = &R, .unique_ids = 1};
     status = TOOL_OK;
     R.store.batch = a.batch;
     const char *failure = NULL;

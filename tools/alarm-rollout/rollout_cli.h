@@ -7,6 +7,7 @@
 
 #include "bpe.h"
 #include "gen_cfg.h"
+#include "jsonl.h"
 #include "opt.h"
 #include "run.h"
 #include "rollout.h"
@@ -62,6 +63,10 @@ typedef struct {
     long prompts;    /* prompts queued */
     double t0;
 } sampling;
+
+/* prompts.c: the driver's callback: a prompt record's n samples into the
+ * queue (records of other shards skipped). */
+int rollout_take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e);
 
 /* Writes one finished sample as a rollout record on stdout (the emit
  * callback of the engine). */
