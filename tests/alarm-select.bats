@@ -269,3 +269,24 @@ dup_case() {
         done
     done
 }
+
+# Peak resident memory (KB) of alarm-select on $1 with the options after it.
+peak_kb() {
+    local in=$1; shift
+    /usr/bin/time -f %M -o "$T/mem" alarm-select -q --aspect factuality "$@" "$in" > "$T/mem.out"
+    cat "$T/mem"
+}
+
+@test "one ~80 MB record: with --db at most 1.5 times the memory of without (long)" {
+    [ "${ALARM_LONG_TESTS:-0}" = 1 ] || skip "set ALARM_LONG_TESTS=1 (generates an 80 MB record)"
+    [ -x /usr/bin/time ] || skip "needs /usr/bin/time"
+    cc -O2 -o "$T/gen" "$BATS_TEST_DIRNAME/bench/gen-scored.c"
+    "$T/gen" 1 2000000 1 7 > "$T/big.jsonl"   # 2M tokens: one 79 MB line
+    without=$(peak_kb "$T/big.jsonl")
+    cp "$T/mem.out" "$T/without.out"
+    with=$(peak_kb "$T/big.jsonl" --db "$T/big.db")
+    echo "peak RSS: $without KB without --db, $with KB with --db"
+    cmp "$T/without.out" "$T/mem.out"
+    [ "$(sqlite3 "$T/big.db" "SELECT count(*) FROM combined_rewards")" -eq 1 ]
+    [ $((with * 2)) -le $((without * 3)) ]
+}
