@@ -105,6 +105,58 @@ int record_reward_put(FILE *f, const record_reward *o)
     return putc('}', f) == EOF ? -1 : 0;
 }
 
+int record_rewards_set(FILE *out, const char *old, size_t n, const char *const *names,
+                       const record_reward *const *rw, size_t k, alarm_err *e)
+{
+    char *vals = NULL;
+    size_t nvals = 0, *off = calloc(k + 1, sizeof *off);
+    record_field *f = calloc(k ? k : 1, sizeof *f);
+    FILE *m = off && f ? open_memstream(&vals, &nvals) : NULL;
+    int rc = m ? 0 : err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        off[i] = (size_t)ftell(m);
+        if (rw[i] && record_reward_put(m, rw[i]) < 0)
+            rc = err_set(e, "out of memory");
+        off[i + 1] = (size_t)ftell(m);
+    }
+    if (m && fclose(m) != 0 && rc == 0)
+        rc = err_set(e, "out of memory");
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        f[i] = (record_field){names[i], rw[i] ? vals + off[i] : NULL, off[i + 1] - off[i], 1};
+    if (rc == 0)
+        rc = old ? record_splice(out, old, n, f, k, e) : record_splice(out, "{}", 2, f, k, e);
+    free(vals);
+    free(off);
+    free(f);
+    return rc;
+}
+
+int record_write_rewards(FILE *out, const char *line, size_t len, const char *const *keys,
+                         const record_reward *const *set, size_t n, alarm_err *e)
+{
+    const char *old = NULL;
+    size_t on = 0, tn = 0;
+    char *text = NULL;
+    FILE *m = open_memstream(&text, &tn);
+    if (!m)
+        return err_set(e, "out of memory");
+    if (record_find(line, len, "rewards", &old, &on) < 0) {
+        fclose(m);
+        free(text);
+        return err_set(e, "internal: record text is not a JSON object");
+    }
+    int rc = record_rewards_set(m, old, on, keys, set, n, e);
+    if (fclose(m) != 0 && rc == 0)
+        rc = err_set(e, "out of memory");
+    record_field f = {"rewards", text, tn, 0};
+    if (rc == 0)
+        rc = record_splice(out, line, len, &f, 1, e);
+    if (rc == 0 && putc('\n', out) == EOF)
+        rc = err_set(e, "write error");
+    free(text);
+    return rc;
+}
+
 int record_reward_row(db_store *db, sqlite3_stmt **st, int64_t run_id, const char *id,
                       const char *pid, const char *name, const record_reward *o, alarm_err *e)
 {

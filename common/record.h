@@ -51,6 +51,17 @@ int record_fmt_num(char *buf, double v);
 int record_reward_put(FILE *f, const record_reward *o);
 int record_spans_put(FILE *f, const record_reward *o);
 
+/* The rewards object text old[0, n) (NULL: none yet) with rewards set:
+ * names[k] to rw[k], after every other reward (an old one of that name
+ * removed), or removed when rw[k] is NULL; the other rewards byte for byte. */
+int record_rewards_set(FILE *out, const char *old, size_t n, const char *const *names,
+                       const record_reward *const *rw, size_t k, alarm_err *e);
+
+/* The record text line[0, len) with its "rewards" (replaced where it
+ * stands, or added) set as record_rewards_set does, and a newline. */
+int record_write_rewards(FILE *out, const char *line, size_t len, const char *const *keys,
+                         const record_reward *const *set, size_t n, alarm_err *e);
+
 /* One row of the store's rewards table (alarm-formats(5) section 8) for
  * reward NAME of record id (prompt pid), through *st (prepared on first use;
  * the caller finalizes it). */

@@ -109,75 +109,56 @@ static record_reward as_reward(const score_out *o)
                            o->cap};
 }
 
-/* The record's "rewards" with every scorer's aspect set (an old one of the
- * same name replaced, moved last; a failed scorer's removed) into *text. */
-static int merged_rewards(score_batch *b, size_t i, char **text, size_t *n, alarm_err *e)
+/* A record scored before is re-printed with its rewards replaced, as
+ * alarm-score always did (tests/test_score.c batch_merges). */
+static int reprint(score_batch *b, score_item *it, const char *const *names,
+                   const record_reward *const *rw, alarm_err *e)
 {
-    const score_item *it = &b->items[i];
-    const char *old = "{}";
-    size_t oldn = 2;
-    if (record_find(it->line, it->len, "rewards", &old, &oldn) < 0)
-        return err_set(e, "%s:%ld: internal: record text is not a JSON object", it->file,
-                       it->lineno);
-    char *vals = NULL;
-    size_t nvals = 0, *off = calloc(b->nsc + 1, sizeof *off);
-    record_field *f = calloc(b->nsc ? b->nsc : 1, sizeof *f);
-    FILE *m = off && f ? open_memstream(&vals, &nvals) : NULL;
-    int rc = m ? 0 : err_set(e, "out of memory");
-    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
-        const score_out *o = b->outs + s * b->n + i;
-        record_reward v = as_reward(o);
-        off[s] = (size_t)ftell(m);
-        if (!o->failed && record_reward_put(m, &v) < 0)
-            rc = err_set(e, "out of memory");
-        off[s + 1] = (size_t)ftell(m);
-    }
-    if (m && fclose(m) != 0 && rc == 0)
+    const char *old;
+    size_t oldn, n = 0;
+    char *text = NULL;
+    FILE *m = open_memstream(&text, &n);
+    if (!m)
+        return err_set(e, "out of memory");
+    int rc = record_find(it->line, it->len, "rewards", &old, &oldn) == 1
+                 ? record_rewards_set(m, old, oldn, names, rw, b->nsc, e)
+                 : err_set(e, "internal: no rewards in the record text");
+    if (fclose(m) != 0 && rc == 0)
         rc = err_set(e, "out of memory");
-    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
-        const score_out *o = b->outs + s * b->n + i;
-        f[s] = (record_field){b->sc[s].spec.name, o->failed ? NULL : vals + off[s],
-                              off[s + 1] - off[s], 1};
-    }
-    FILE *w = rc == 0 ? open_memstream(text, n) : NULL;
-    if (rc == 0 && !w)
-        rc = err_set(e, "out of memory");
-    if (w && (record_splice(w, old, oldn, f, b->nsc, e) < 0 || fclose(w) != 0) && rc == 0)
-        rc = -1;
-    free(vals);
-    free(off);
-    free(f);
+    cJSON *v = rc == 0 ? cJSON_ParseWithLength(text, n) : NULL;
+    if (rc == 0 && v && cJSON_ReplaceItemInObjectCaseSensitive(it->rec, "rewards", v))
+        rc = jsonl_write(b->out, it->rec, e);
+    else if (rc == 0)
+        rc = (cJSON_Delete(v), err_set(e, "out of memory"));
+    free(text);
     return rc;
 }
 
+/* The record with every scorer's aspect set in its rewards (an old one of
+ * the same name replaced, moved last; a failed scorer's removed), and its
+ * rows. */
 static int write_one(score_batch *b, size_t i, alarm_err *e)
 {
     score_item *it = &b->items[i];
-    for (size_t s = 0; b->db && s < b->nsc; s++) {
+    const char **names = calloc(b->nsc + 1, sizeof *names);
+    record_reward *v = calloc(b->nsc + 1, sizeof *v);
+    const record_reward **rw = calloc(b->nsc + 1, sizeof *rw);
+    int rc = names && v && rw ? 0 : err_set(e, "out of memory");
+    for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
         const score_out *o = b->outs + s * b->n + i;
-        record_reward v = as_reward(o);
-        if (!o->failed && record_reward_row(b->db, &b->ins, b->run_id, it->id, it->pid,
-                                            b->sc[s].spec.name, &v, e) < 0)
-            return err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno);
+        names[s] = b->sc[s].spec.name;
+        v[s] = as_reward(o);
+        rw[s] = o->failed ? NULL : &v[s];
+        if (b->db && rw[s] &&
+            record_reward_row(b->db, &b->ins, b->run_id, it->id, it->pid, names[s], rw[s], e) < 0)
+            rc = err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno);
     }
-    char *rw = NULL;
-    size_t n = 0;
-    int rc = merged_rewards(b, i, &rw, &n, e);
-    record_field f = {"rewards", rw, n, 0};
-    if (rc == 0 && cJSON_GetObjectItemCaseSensitive(it->rec, "rewards")) {
-        /* A record scored before is re-printed with its rewards replaced,
-         * as alarm-score always did (tests/test_score.c batch_merges). */
-        cJSON *v = cJSON_ParseWithLength(rw, n);
-        if (v && cJSON_ReplaceItemInObjectCaseSensitive(it->rec, "rewards", v))
-            rc = jsonl_write(b->out, it->rec, e);
-        else
-            rc = (cJSON_Delete(v), err_set(e, "out of memory"));
-    } else if (rc == 0) {
-        /* every other field as it came */
-        rc = record_splice(b->out, it->line, it->len, &f, 1, e);
-        if (rc == 0 && putc('\n', b->out) == EOF)
-            rc = err_set(e, "write error");
-    }
+    if (rc == 0)
+        rc = cJSON_GetObjectItemCaseSensitive(it->rec, "rewards")
+                 ? reprint(b, it, names, rw, e)
+                 : record_write_rewards(b->out, it->line, it->len, names, rw, b->nsc, e);
+    free(names);
+    free(v);
     free(rw);
     return rc;
 }

@@ -170,6 +170,32 @@ static void splice_keeps_every_other_byte(void **state)
     assert_string_equal(e.msg, "internal: record text is not a JSON object");
 }
 
+static void rewards_set_and_written(void **state)
+{
+    (void)state;
+    record_reward a = {.value = 2, .raw = 2, .has_raw = 1};
+    record_span sp[] = {{3, 0.5}};
+    record_reward b = {.value = -1, .has_spans = 1, .spans = sp, .nspans = 1};
+    const char *names[] = {"len", "f", "gone"};
+    const record_reward *rw[] = {&a, &b, NULL};
+    char *buf = NULL;
+    size_t n = 0;
+    alarm_err e;
+    FILE *out = open_memstream(&buf, &n);
+    /* an old reward of a name set moves last; one set to NULL goes; others stay as written */
+    const char *line = "{\"x\": 1.50, \"rewards\": {\"f\": {\"value\": 9}, \"h\": {\"value\": 1.0}, "
+                       "\"gone\": {\"value\": 0}}, \"y\": 2}";
+    assert_int_equal(record_write_rewards(out, line, strlen(line), names, rw, 3, &e), 0);
+    /* no rewards yet: added at the end */
+    assert_int_equal(record_write_rewards(out, "{\"x\":1}", 7, names, rw, 2, &e), 0);
+    fclose(out);
+    assert_string_equal(buf, "{\"x\": 1.50, \"rewards\": {\"h\": {\"value\": 1.0},\"len\":{\"value\":2,"
+                             "\"raw\":2},\"f\":{\"value\":-1,\"spans\":[{\"end\":3,\"value\":0.5}]}}, \"y\": 2}\n"
+                             "{\"x\":1,\"rewards\":{\"len\":{\"value\":2,\"raw\":2},\"f\":{\"value\":-1,"
+                             "\"spans\":[{\"end\":3,\"value\":0.5}]}}}\n");
+    free(buf);
+}
+
 static void find_a_field(void **state)
 {
     (void)state;
@@ -255,6 +281,7 @@ int main(void)
         cmocka_unit_test(reward_refuses_bad_input),
         cmocka_unit_test(number_format),
         cmocka_unit_test(splice_keeps_every_other_byte),
+        cmocka_unit_test(rewards_set_and_written),
         cmocka_unit_test(find_a_field),
         cmocka_unit_test(token_ids),
         cmocka_unit_test(duplicate_ids),
