@@ -4,6 +4,7 @@
  * keys), so the raw-line readers get the same check; parsing is cJSON's,
  * with a check that nothing but whitespace follows the object. */
 #include "jsonl.h"
+#include "record.h"
 
 #include <errno.h>
 #include <math.h>
@@ -198,45 +199,19 @@ int jsonl_write(FILE *out, const cJSON *rec, alarm_err *e)
     return rc;
 }
 
-int jsonl_splice_begin(FILE *out, const jsonl_reader *r, const cJSON *rec, alarm_err *e)
-{
-    size_t n = r->len;
-    while (n > 0 && (r->line[n - 1] == ' ' || r->line[n - 1] == '\t' || r->line[n - 1] == '\r'))
-        n--;
-    if (n == 0 || r->line[n - 1] != '}')
-        return jsonl_fail(r, e, "internal: record does not end with '}'");
-    n--;
-    int empty = cJSON_GetArraySize(rec) == 0;
-    if (fwrite(r->line, 1, n, out) != n || (!empty && putc(',', out) == EOF))
-        return err_set(e, "write error: %s", strerror(errno));
-    return 0;
-}
-
-int jsonl_splice_end(FILE *out, alarm_err *e)
-{
-    return fputs("}\n", out) == EOF ? err_set(e, "write error: %s", strerror(errno)) : 0;
-}
-
 int jsonl_write_with(FILE *out, const jsonl_reader *r, cJSON *rec, const char *key,
                      const cJSON *value, alarm_err *e)
 {
-    if (cJSON_GetObjectItemCaseSensitive(rec, key)) {
-        cJSON *copy = cJSON_Duplicate(value, 1);
-        if (!copy || !cJSON_ReplaceItemInObjectCaseSensitive(rec, key, copy)) {
-            cJSON_Delete(copy);
-            return err_set(e, "out of memory replacing field \"%s\"", key);
-        }
-        return jsonl_write(out, rec, e);
-    }
+    (void)rec; /* the raw line is what is written */
     char *text = cJSON_PrintUnformatted(value);
     if (!text)
         return err_set(e, "out of memory printing field \"%s\"", key);
-    int rc = jsonl_splice_begin(out, r, rec, e);
-    if (rc == 0 && (jsonl_put_string(out, key) < 0 || putc(':', out) == EOF ||
-                    fputs(text, out) == EOF))
-        rc = err_set(e, "write error: %s", strerror(errno));
+    record_field f = {key, text, strlen(text), 0};
+    int rc = record_splice(out, r->line, r->len, &f, 1, e);
     free(text);
-    return rc < 0 ? -1 : jsonl_splice_end(out, e);
+    if (rc < 0)
+        return jsonl_fail(r, e, "%s", e->msg);
+    return putc('\n', out) == EOF ? err_set(e, "write error: %s", strerror(errno)) : 0;
 }
 
 int jsonl_put_string(FILE *out, const char *s)

@@ -75,21 +75,12 @@ int jsonl_opt_object(const jsonl_reader *r, const cJSON *obj, const char *path,
 /* Writes `rec` as one line. */
 int jsonl_write(FILE *out, const cJSON *rec, alarm_err *e);
 
-/* Writes the reader's current record with field `key` set to `value`.
- * When the record has no such field, the raw input line is copied byte for
- * byte and the field appended, so every field the tool did not touch is kept
- * exactly as it was written (numbers included). Otherwise the field is
- * replaced and the record re-printed. */
+/* Writes the reader's current record (its raw line) with field `key` set
+ * to `value`: replaced where it stands, or appended; every other field is
+ * kept byte for byte as it was written (numbers included). record_splice
+ * (record.h) sets several fields at once. */
 int jsonl_write_with(FILE *out, const jsonl_reader *r, cJSON *rec, const char *key,
                      const cJSON *value, alarm_err *e);
-
-/* The two halves of a splice, for a tool that appends several fields of its
- * own rendering: begin writes the current raw line up to its closing brace
- * (and a comma unless the record is empty); the caller writes "key":value
- * pairs separated by commas; end closes the record and the line. Use only
- * when the record has none of the fields being added. */
-int jsonl_splice_begin(FILE *out, const jsonl_reader *r, const cJSON *rec, alarm_err *e);
-int jsonl_splice_end(FILE *out, alarm_err *e);
 
 /* Appends `s` as a JSON string literal (quotes and escapes) to `out`. */
 int jsonl_put_string(FILE *out, const char *s);

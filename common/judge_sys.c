@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "jsonl.h"
+#include "record.h"
 #include "rng.h"
 #include "shard.h"
 
@@ -80,10 +81,9 @@ static int read_record(judge_set *set, jsonl_reader *r, const cJSON *rec, judge_
                 continue;
             return jsonl_fail(r, e, "field \"rewards.%s\" is missing", set->rewards[k]);
         }
-        char path[512];
-        snprintf(path, sizeof path, "rewards.%s", set->rewards[k]);
-        if (jsonl_req_number(r, asp, path, "value", &out->values[k], e) < 0)
+        if (record_reward_read(&set->scratch, asp, strlen(resp), r, e) < 0)
             return -1;
+        out->values[k] = set->scratch.value;
     }
     return 0;
 }
@@ -238,6 +238,7 @@ void judge_set_free(judge_set *set)
     for (size_t k = 0; set->rewards && k < set->nrewards; k++)
         free(set->rewards[k]);
     free(set->rewards);
+    record_reward_free(&set->scratch);
     free(set->sys);
     free(set->idx);
     memset(set, 0, sizeof *set);

@@ -7,6 +7,7 @@
 #ifndef ALARM_JUDGE_SYS_H
 #define ALARM_JUDGE_SYS_H
 
+#include "record.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ typedef struct {
     size_t nsys;
     char **rewards;      /* names read from "rewards" (no sign); the last one is the holistic */
     size_t nrewards;
+    record_reward scratch; /* one reward as read */
     size_t nprompts;     /* prompts judged (after judge_set_subset) */
     size_t *idx;         /* idx[s * nprompts + p]: record of prompt p in system s */
 } judge_set;

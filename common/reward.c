@@ -99,10 +99,13 @@ static int parse_tokens(reward_rec *o, const jsonl_reader *r, const cJSON *rec, 
     if (jsonl_req_array(r, rec, "", "response_tokens", &toks, e) < 0 ||
         jsonl_req_array(r, rec, "", "offsets", &offs, e) < 0)
         return -1;
-    size_t T = 0;
-    for (const cJSON *t = toks->child; t; t = t->next, T++)
-        if (!cJSON_IsNumber(t))
-            return jsonl_fail(r, e, "field \"response_tokens[%zu]\": expected a number", T);
+    size_t T, np;
+    /* The ids themselves are not used here, but a record alarm-ppo would
+     * refuse must not get a combined reward. */
+    if (record_token_ids(r, rec, "response_tokens", 1, 0, &o->ids, &o->ids_cap, &T, e) < 0 ||
+        record_token_ids(r, rec, "prompt_tokens", 0, 0, &o->ids, &o->ids_cap, &np, e) < 0)
+        return -1;
+    (void)toks;
     if (T == 0)
         return jsonl_fail(r, e, "field \"response_tokens\": empty response (no tokens)");
     if (reward_grow(&o->off_s, &o->off_cap, T, sizeof *o->off_s) < 0 ||
@@ -145,75 +148,42 @@ size_t reward_token_of_byte(const reward_rec *o, size_t b)
     return lo < o->T && o->off_s[lo] <= b ? lo : o->T;
 }
 
-static int parse_spans(reward_rec *o, reward_aspect *a, const char *name, const cJSON *spans,
-                       const jsonl_reader *r, alarm_err *e)
+/* The reward's spans on the tokens holding their last bytes. */
+static int place_spans(reward_rec *o, reward_aspect *a, const char *name, const jsonl_reader *r,
+                       alarm_err *e)
 {
-    a->has_spans = 1;
+    const record_reward *x = &o->rr;
+    a->value = x->value;
+    a->present = 1;
+    a->has_spans = x->has_spans;
     a->span0 = o->nspans;
-    size_t k = 0;
-    for (const cJSON *s = spans->child; s; s = s->next, k++) {
-        const cJSON *end = cJSON_IsObject(s) ? cJSON_GetObjectItemCaseSensitive(s, "end") : NULL;
-        const cJSON *val = cJSON_IsObject(s) ? cJSON_GetObjectItemCaseSensitive(s, "value") : NULL;
-        if (!cJSON_IsObject(s))
-            return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu]\": expected an object", name, k);
-        if (!end || !val)
-            return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].%s\": missing", name, k,
-                              end ? "value" : "end");
-        if (!cJSON_IsNumber(val) || !isfinite(val->valuedouble))
-            return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].value\": expected a finite "
-                              "number", name, k);
-        if (!is_index(end, (double)o->resp_len) || end->valuedouble < 1)
-            return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].end\": expected a byte "
-                              "offset in [1, %zu] (the response's length)", name, k, o->resp_len);
-        size_t tok = reward_token_of_byte(o, (size_t)end->valuedouble - 1);
+    for (size_t k = 0; k < x->nspans; k++) {
+        size_t tok = reward_token_of_byte(o, x->spans[k].end - 1);
         if (tok == o->T)
             return jsonl_fail(r, e, "field \"rewards.%s.spans[%zu].end\": byte %zu is in no "
-                              "token's offsets", name, k, (size_t)end->valuedouble - 1);
+                              "token's offsets", name, k, x->spans[k].end - 1);
         if (reward_grow(&o->spans, &o->span_cap, o->nspans + 1, sizeof *o->spans) < 0)
             return err_set(e, "out of memory");
-        o->spans[o->nspans++] = (reward_span){tok, val->valuedouble};
+        o->spans[o->nspans++] = (reward_span){tok, x->spans[k].value};
     }
     a->nspans = o->nspans - a->span0;
     return 0;
 }
 
-/* One entry of `rewards`: {"value": v, "raw": x?, "spans": [...]?}. */
-static int parse_aspect(reward_rec *o, reward_aspect *a, const cJSON *it, const jsonl_reader *r,
-                        alarm_err *e)
+int reward_parse_rewards(reward_rec *o, reward_names *names, const char *holistic,
+                         const jsonl_reader *r, const cJSON *rw, alarm_err *e)
 {
-    char path[160];
-    snprintf(path, sizeof path, "rewards.%s", it->string);
-    const cJSON *spans;
-    double raw;
-    if (!cJSON_IsObject(it))
-        return jsonl_fail(r, e, "field \"%s\": expected an object", path);
-    if (jsonl_req_number(r, it, path, "value", &a->value, e) < 0 ||
-        jsonl_opt_number(r, it, path, "raw", &raw, e) < 0 ||
-        jsonl_opt_array(r, it, path, "spans", &spans, e) < 0)
-        return -1;
-    a->present = 1;
-    return spans ? parse_spans(o, a, it->string, spans, r, e) : 0;
-}
-
-int reward_parse(reward_rec *o, reward_names *names, const char *holistic,
-                 const jsonl_reader *r, const cJSON *rec, alarm_err *e)
-{
-    const char *resp;
-    const cJSON *rw;
-    if (jsonl_req_string(r, rec, "", "response", &resp, e) < 0)
-        return -1;
-    o->resp_len = strlen(resp);
-    if (parse_tokens(o, r, rec, e) < 0 || jsonl_req_object(r, rec, "", "rewards", &rw, e) < 0)
-        return -1;
     o->nspans = 0;
     for (size_t i = 0; i < o->nasp; i++)
         o->asp[i] = (reward_aspect){0};
     int have_h = 0;
     for (const cJSON *it = rw->child; it; it = it->next) {
+        if (record_reward_read(&o->rr, it, o->resp_len, r, e) < 0)
+            return -1;
         if (!strcmp(it->string, holistic)) {
             reward_aspect h = {0};
-            size_t keep = o->nspans; /* the holistic reward's spans are not used */
-            if (parse_aspect(o, &h, it, r, e) < 0)
+            size_t keep = o->nspans; /* the holistic reward's spans are checked, not used */
+            if (place_spans(o, &h, it->string, r, e) < 0)
                 return -1;
             o->nspans = keep;
             o->h = h.value;
@@ -229,12 +199,25 @@ int reward_parse(reward_rec *o, reward_names *names, const char *holistic,
             o->asp[o->nasp] = (reward_aspect){0};
         if (o->asp[idx].present)
             return jsonl_fail(r, e, "field \"rewards.%s\": given twice", it->string);
-        if (parse_aspect(o, &o->asp[idx], it, r, e) < 0)
+        if (place_spans(o, &o->asp[idx], it->string, r, e) < 0)
             return -1;
     }
     if (!have_h)
         return jsonl_fail(r, e, "field \"rewards.%s\": missing (the holistic reward)", holistic);
     return 0;
+}
+
+int reward_parse(reward_rec *o, reward_names *names, const char *holistic,
+                 const jsonl_reader *r, const cJSON *rec, alarm_err *e)
+{
+    const char *resp;
+    const cJSON *rw;
+    if (jsonl_req_string(r, rec, "", "response", &resp, e) < 0)
+        return -1;
+    o->resp_len = strlen(resp);
+    if (parse_tokens(o, r, rec, e) < 0 || jsonl_req_object(r, rec, "", "rewards", &rw, e) < 0)
+        return -1;
+    return reward_parse_rewards(o, names, holistic, r, rw, e);
 }
 
 int reward_rec_copy(reward_rec *dst, const reward_rec *src, alarm_err *e)
@@ -259,6 +242,8 @@ int reward_rec_copy(reward_rec *dst, const reward_rec *src, alarm_err *e)
 
 void reward_rec_free(reward_rec *r)
 {
+    record_reward_free(&r->rr);
+    free(r->ids);
     free(r->asp);
     free(r->spans);
     free(r->off_s);
@@ -302,14 +287,4 @@ int reward_combine(double *dense, reward_summary *s, const reward_cfg *cfg, cons
         t += dense[i];
     s->total = t;
     return isfinite(t) && isfinite(s->holistic) ? 0 : -1;
-}
-
-int reward_fmt_num(char *buf, double v)
-{
-    if (v == 0)
-        return (int)(strcpy(buf, "0"), 1);
-    int n = snprintf(buf, 32, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        n = snprintf(buf, 32, "%.17g", v);
-    return n;
 }

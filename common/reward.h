@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "jsonl.h"
+#include "record.h"
 
 typedef enum { REWARD_HOLISTIC, REWARD_ASPECT, REWARD_SUM, REWARD_HIERARCHICAL } reward_mode;
 
@@ -63,6 +64,9 @@ typedef struct {
     size_t nspans, span_cap;
     size_t *off_s, *off_e; /* (T,) scratch: token byte offsets */
     size_t off_cap;
+    record_reward rr;    /* scratch: one reward as read */
+    int32_t *ids;        /* scratch: token ids as checked */
+    size_t ids_cap;
 } reward_rec;
 
 /* Reads the fields alarm-select needs from `rec` (a record of reader `r`,
@@ -74,6 +78,11 @@ typedef struct {
 int reward_parse(reward_rec *out, reward_names *names, const char *holistic,
                  const jsonl_reader *r, const cJSON *rec, alarm_err *e);
 
+/* The "rewards" object rw of a record of r, as reward_parse reads it (the
+ * response length and tokens already in out). */
+int reward_parse_rewards(reward_rec *out, reward_names *names, const char *holistic,
+                         const jsonl_reader *r, const cJSON *rw, alarm_err *e);
+
 /* reward_parse's fast path over the raw text of a record (line[len] must be
  * '\0'), with no allocation per value. Returns 1 when it read the record
  * (out and names filled as reward_parse would; *id and *pid point into the
@@ -82,6 +91,11 @@ int reward_parse(reward_rec *out, reward_names *names, const char *holistic,
  * accepts a line the general path rejects, and reads the same values. */
 int reward_scan(reward_rec *out, reward_names *names, const char *holistic, const char *line,
                 size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n);
+/* reward_scan, also handing back the record's "rewards" object, parsed
+ * (*rewards, the caller's to cJSON_Delete; NULL when it returns 0). */
+int reward_scan_rw(reward_rec *out, reward_names *names, const char *holistic, const char *line,
+                   size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n,
+                   cJSON **rewards);
 
 /* A deep copy of `src` with tight arrays (for keeping records across a pass). */
 int reward_rec_copy(reward_rec *dst, const reward_rec *src, alarm_err *e);
@@ -99,9 +113,5 @@ typedef struct {
  * Returns 0, or -1 when a value overflowed to infinity. */
 int reward_combine(double *dense, reward_summary *s, const reward_cfg *cfg, const size_t *sel,
                    const double *w, size_t nsel, const reward_rec *r);
-
-/* Writes v as a JSON number (shortest of %.15g / %.17g that reads back
- * exactly; "0" for zeros) into buf (>= 32 bytes); returns its length. */
-int reward_fmt_num(char *buf, double v);
 
 #endif

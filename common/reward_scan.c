@@ -5,8 +5,10 @@
  * needs. It is conservative: anything it is unsure how cJSON would read
  * (escaped keys, duplicate keys, raw control characters, a byte-order mark,
  * \u0000 or surrogate escapes, deep nesting, numbers outside strict JSON,
- * non-integer offsets) and every error sends the record to the general
- * path, which then decides and gives the message. So it never accepts what
+ * token ids or offsets that are not plain integers) and every error sends
+ * the record to the general path, which then decides and gives the message.
+ * The "rewards" object, small next to the token arrays, is parsed by cJSON
+ * and read by the general path's own reader. So it never accepts what
  * the general path rejects, and reads the same values (the fuzz target
  * checks both). */
 #include <stdlib.h>
@@ -258,38 +260,26 @@ static int uint_at(scan *s, size_t hi, size_t *v)
     return 0;
 }
 
-/* A finite number (the line is NUL-terminated, so strtod stops at its end). */
-static int double_at(scan *s, double *v)
+/* An array of token ids, each plain digits below 2^31 (anything else, and
+ * the message, is the general path's). */
+static int tokens_at(size_t *T, scan *s)
 {
-    char *e;
-    if (*s->p != '-' && (*s->p < '0' || *s->p > '9'))
-        return -1;
-    *v = strtod(s->p, &e);
-    if (e == s->p || !(*v - *v == 0))
-        return -1;
-    s->p = e;
-    return 0;
-}
-
-static int tokens_at(reward_rec *o, scan *s)
-{
-    size_t T = 0;
+    size_t n = 0, id;
     if (*s->p != '[')
         return -1;
     s->p++;
     ws(s);
     while (*s->p != ']') {
-        if (*s->p != '-' && (*s->p < '0' || *s->p > '9'))
+        if (uint_at(s, 2147483647u, &id) < 0)
             return -1;
-        num(s);
-        T++;
+        n++;
         ws(s);
         if (*s->p == ',')
             s->p++;
         ws(s);
     }
-    o->T = T;
-    return T ? 0 : -1;
+    *T = n;
+    return 0;
 }
 
 static int offsets_at(reward_rec *o, scan *s)
@@ -326,121 +316,32 @@ static int offsets_at(reward_rec *o, scan *s)
     return -1; /* empty, while T >= 1 */
 }
 
-static int span_at(reward_rec *o, scan *s)
+/* "rewards": {NAME: {...}, ...}, small next to the token arrays: parsed by
+ * cJSON and read by the general path's own reader, so both read it alike.
+ * Returns the parsed object (the caller's), or NULL to fall back. */
+static cJSON *rewards_at(reward_rec *o, reward_names *names, const char *holistic,
+                         const char *p, const char *end)
 {
-    size_t end = 0;
-    double v = 0;
-    int have_end = 0, have_v = 0;
-    if (*s->p != '{' || !mem_begin(s))
-        return -1;
-    do {
-        const char *k;
-        size_t kn;
-        if (mem_key(s, &k, &kn) < 0)
-            return -1;
-        if (key_is(k, kn, "end")) {
-            if (have_end++ || uint_at(s, o->resp_len, &end) < 0 || end < 1)
-                return -1;
-        } else if (key_is(k, kn, "value")) {
-            if (have_v++ || double_at(s, &v) < 0)
-                return -1;
-        } else if (value(s) < 0) {
-            return -1;
-        }
-    } while (mem_next(s));
-    size_t tok = have_end && have_v ? reward_token_of_byte(o, end - 1) : o->T;
-    if (tok == o->T || reward_grow(&o->spans, &o->span_cap, o->nspans + 1, sizeof *o->spans) < 0)
-        return -1;
-    o->spans[o->nspans++] = (reward_span){tok, v};
-    return 0;
+    if (*p != '{')
+        return NULL;
+    cJSON *rw = cJSON_ParseWithLength(p, (size_t)(end - p));
+    jsonl_reader quiet = {.name = ""};
+    alarm_err e;
+    if (rw && reward_parse_rewards(o, names, holistic, &quiet, rw, &e) < 0) {
+        cJSON_Delete(rw);
+        rw = NULL;
+    }
+    return rw;
 }
 
-/* {"value": v, "raw": x, "spans": [...], ...} */
-static int aspect_at(reward_rec *o, reward_aspect *a, scan *s)
-{
-    int have_raw = 0, have_spans = 0;
-    double raw;
-    if (*s->p != '{' || !mem_begin(s))
-        return -1;
-    do {
-        const char *k;
-        size_t kn;
-        if (mem_key(s, &k, &kn) < 0)
-            return -1;
-        if (key_is(k, kn, "value")) {
-            if (a->present++ || double_at(s, &a->value) < 0)
-                return -1;
-        } else if (key_is(k, kn, "raw")) {
-            if (have_raw++ || double_at(s, &raw) < 0)
-                return -1;
-        } else if (key_is(k, kn, "spans")) {
-            if (have_spans++ || *s->p != '[')
-                return -1;
-            a->has_spans = 1;
-            a->span0 = o->nspans;
-            s->p++;
-            ws(s);
-            if (*s->p == ']')
-                s->p++;
-            else
-                do {
-                    ws(s);
-                    if (span_at(o, s) < 0)
-                        return -1;
-                } while (mem_next(s));
-            a->nspans = o->nspans - a->span0;
-        } else if (value(s) < 0) {
-            return -1;
-        }
-    } while (mem_next(s));
-    return a->present ? 0 : -1;
-}
-
-/* "rewards": {NAME: aspect, ...} */
-static int rewards_at(reward_rec *o, reward_names *names, const char *holistic, scan *s)
-{
-    int have_h = 0;
-    if (*s->p != '{')
-        return -1;
-    o->nspans = 0;
-    for (size_t i = 0; i < o->nasp; i++)
-        o->asp[i] = (reward_aspect){0};
-    if (mem_begin(s))
-        do {
-            const char *k;
-            size_t kn, idx;
-            char name[256];
-            if (mem_key(s, &k, &kn) < 0 || kn >= sizeof name)
-                return -1;
-            memcpy(name, k, kn);
-            name[kn] = '\0';
-            if (!strcmp(name, holistic)) {
-                reward_aspect h = {0};
-                size_t keep = o->nspans; /* the holistic reward's spans are checked, not used */
-                if (have_h++ || aspect_at(o, &h, s) < 0)
-                    return -1;
-                o->nspans = keep;
-                o->h = h.value;
-                continue;
-            }
-            if (reward_names_add(names, name, &idx, NULL) < 0 ||
-                reward_grow(&o->asp, &o->asp_cap, names->n, sizeof *o->asp) < 0)
-                return -1;
-            for (; o->nasp < names->n; o->nasp++)
-                o->asp[o->nasp] = (reward_aspect){0};
-            if (o->asp[idx].present || aspect_at(o, &o->asp[idx], s) < 0)
-                return -1;
-        } while (mem_next(s));
-    return have_h ? 0 : -1;
-}
-
-enum { K_ID, K_PROMPT_ID, K_RESPONSE, K_TOKENS, K_OFFSETS, K_REWARDS, K_N };
+enum { K_ID, K_PROMPT_ID, K_RESPONSE, K_TOKENS, K_OFFSETS, K_REWARDS, K_PROMPT_TOKENS, K_N };
+enum { K_REQUIRED = K_PROMPT_TOKENS }; /* the keys before it are required */
 
 /* Validates the whole line and finds the top-level fields (each once). */
-static int find_fields(const char *line, size_t len, const char **pos)
+static int find_fields(const char *line, size_t len, const char **pos, const char **ends)
 {
     static const char *const keys[K_N] = {"id", "prompt_id", "response", "response_tokens",
-                                          "offsets", "rewards"};
+                                          "offsets", "rewards", "prompt_tokens"};
     scan s = {line, line + len, 0};
     if (len >= 3 && !memcmp(line, "\xEF\xBB\xBF", 3))
         return -1;
@@ -465,20 +366,27 @@ static int find_fields(const char *line, size_t len, const char **pos)
                     return -1;
                 pos[i] = s.p;
             }
+        const char *at = s.p;
         value(&s);
+        for (int i = 0; i < K_N; i++)
+            if (pos[i] == at)
+                ends[i] = s.p;
     } while (mem_next(&s));
-    for (int i = 0; i < K_N; i++)
+    for (int i = 0; i < K_REQUIRED; i++)
         if (!pos[i])
             return -1;
     return 0;
 }
 
-int reward_scan(reward_rec *o, reward_names *names, const char *holistic, const char *line,
-                size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n)
+int reward_scan_rw(reward_rec *o, reward_names *names, const char *holistic, const char *line,
+                   size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n,
+                   cJSON **rewards)
 {
-    const char *pos[K_N] = {0};
+    const char *pos[K_N] = {0}, *ends[K_N] = {0};
     int plain;
-    if (find_fields(line, len, pos) < 0)
+    size_t np;
+    *rewards = NULL;
+    if (find_fields(line, len, pos, ends) < 0)
         return 0;
     scan s = {pos[K_ID], line + len, 0};
     if (*s.p != '"' || str(&s, id, id_n, NULL, &plain) < 0 || !plain)
@@ -490,11 +398,23 @@ int reward_scan(reward_rec *o, reward_names *names, const char *holistic, const 
     if (*s.p != '"' || str(&s, NULL, NULL, &o->resp_len, NULL) < 0)
         return 0;
     s.p = pos[K_TOKENS];
-    if (tokens_at(o, &s) < 0)
+    if (tokens_at(&o->T, &s) < 0 || o->T == 0)
+        return 0;
+    s.p = pos[K_PROMPT_TOKENS];
+    if (s.p && tokens_at(&np, &s) < 0)
         return 0;
     s.p = pos[K_OFFSETS];
     if (offsets_at(o, &s) < 0)
         return 0;
-    s.p = pos[K_REWARDS];
-    return rewards_at(o, names, holistic, &s) < 0 ? 0 : 1;
+    *rewards = rewards_at(o, names, holistic, pos[K_REWARDS], ends[K_REWARDS]);
+    return *rewards != NULL;
+}
+
+int reward_scan(reward_rec *o, reward_names *names, const char *holistic, const char *line,
+                size_t len, const char **id, size_t *id_n, const char **pid, size_t *pid_n)
+{
+    cJSON *rw;
+    int rc = reward_scan_rw(o, names, holistic, line, len, id, id_n, pid, pid_n, &rw);
+    cJSON_Delete(rw);
+    return rc;
 }

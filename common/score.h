@@ -14,6 +14,7 @@
 #include "db.h"
 #include "db_writer.h"
 #include "err.h"
+#include "record.h"
 
 /* --scorer NAME=KIND[:ARG][,key=value...], split (pointers into `buf`).
  * A comma written as backslash-comma is part of ARG or a value, not a separator. */
@@ -40,10 +41,8 @@ typedef struct {
     size_t len;           /* its bytes */
 } score_in;
 
-typedef struct {
-    size_t end;   /* the byte after the segment's last byte */
-    double value;
-} score_span;
+/* end: the byte after the segment's last byte */
+typedef record_span score_span;
 
 /* One scorer's answer for one record. A record the scorer cannot score sets
  * failed and why (the run fails, or with --skip-failed the record goes out

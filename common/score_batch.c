@@ -102,68 +102,64 @@ static void normalise(score_batch *b)
     }
 }
 
-static cJSON *aspect_json(const score_out *o)
+/* A scorer's answer as the record reader's view (no copy of its spans). */
+static record_reward as_reward(const score_out *o)
 {
-    cJSON *a = cJSON_CreateObject();
-    if (!a || !cJSON_AddNumberToObject(a, "value", o->value) ||
-        (o->has_raw && !cJSON_AddNumberToObject(a, "raw", o->raw)))
-        return cJSON_Delete(a), NULL;
-    if (o->has_spans) {
-        cJSON *sp = cJSON_AddArrayToObject(a, "spans");
-        for (size_t k = 0; sp && k < o->nspans; k++) {
-            cJSON *x = cJSON_CreateObject();
-            if (!x || !cJSON_AddItemToArray(sp, x) ||
-                !cJSON_AddNumberToObject(x, "end", (double)o->spans[k].end) ||
-                !cJSON_AddNumberToObject(x, "value", o->spans[k].value))
-                sp = NULL;
-        }
-        if (!sp)
-            return cJSON_Delete(a), NULL;
-    }
-    return a;
+    return (record_reward){o->value, o->raw, o->has_raw, o->has_spans, o->spans, o->nspans,
+                           o->cap};
 }
 
-static int store_row(score_batch *b, const score_item *it, const char *name, const cJSON *a,
-                     const score_out *o, alarm_err *e)
+/* A record scored before is re-printed with its rewards replaced, as
+ * alarm-score always did (tests/test_score.c batch_merges). */
+static int reprint(score_batch *b, score_item *it, const char *const *names,
+                   const record_reward *const *rw, alarm_err *e)
 {
-    const char *sql = "INSERT INTO rewards (run_id, rollout_id, prompt_id, aspect, value, raw, "
-                      "spans) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    if (!b->ins && db_prepare(b->db, &b->ins, sql, e) < 0)
-        return -1;
-    char *spans = o->has_spans
-                      ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "spans"))
-                      : NULL;
-    db_value v[] = {db_int(b->run_id), db_text(it->id), db_text(it->pid), db_text(name),
-                    db_real(o->value), o->has_raw ? db_real(o->raw) : db_null(), db_text(spans)};
-    int rc = db_put(b->db, b->ins, v, 7, e);
-    free(spans);
-    return rc < 0 ? err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno) : 0;
+    const char *old;
+    size_t oldn, n = 0;
+    char *text = NULL;
+    FILE *m = open_memstream(&text, &n);
+    if (!m)
+        return err_set(e, "out of memory");
+    int rc = record_find(it->line, it->len, "rewards", &old, &oldn) == 1
+                 ? record_rewards_set(m, old, oldn, names, rw, b->nsc, e)
+                 : err_set(e, "internal: no rewards in the record text");
+    if (fclose(m) != 0 && rc == 0)
+        rc = err_set(e, "out of memory");
+    cJSON *v = rc == 0 ? cJSON_ParseWithLength(text, n) : NULL;
+    if (rc == 0 && v && cJSON_ReplaceItemInObjectCaseSensitive(it->rec, "rewards", v))
+        rc = jsonl_write(b->out, it->rec, e);
+    else if (rc == 0)
+        rc = (cJSON_Delete(v), err_set(e, "out of memory"));
+    free(text);
+    return rc;
 }
 
+/* The record with every scorer's aspect set in its rewards (an old one of
+ * the same name replaced, moved last; a failed scorer's removed), and its
+ * rows. */
 static int write_one(score_batch *b, size_t i, alarm_err *e)
 {
     score_item *it = &b->items[i];
-    const cJSON *old = cJSON_GetObjectItemCaseSensitive(it->rec, "rewards");
-    cJSON *rw = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
-    int rc = rw ? 0 : err_set(e, "out of memory");
+    const char **names = calloc(b->nsc + 1, sizeof *names);
+    record_reward *v = calloc(b->nsc + 1, sizeof *v);
+    const record_reward **rw = calloc(b->nsc + 1, sizeof *rw);
+    int rc = names && v && rw ? 0 : err_set(e, "out of memory");
     for (size_t s = 0; rc == 0 && s < b->nsc; s++) {
         const score_out *o = b->outs + s * b->n + i;
-        const char *name = b->sc[s].spec.name;
-        cJSON_DeleteItemFromObjectCaseSensitive(rw, name);
-        if (o->failed)
-            continue;
-        cJSON *a = aspect_json(o);
-        if (!a || !cJSON_AddItemToObject(rw, name, a)) {
-            cJSON_Delete(a);
-            rc = err_set(e, "out of memory");
-        } else if (b->db) {
-            rc = store_row(b, it, name, a, o, e);
-        }
+        names[s] = b->sc[s].spec.name;
+        v[s] = as_reward(o);
+        rw[s] = o->failed ? NULL : &v[s];
+        if (b->db && rw[s] &&
+            record_reward_row(b->db, &b->ins, b->run_id, it->id, it->pid, names[s], rw[s], e) < 0)
+            rc = err_prefix(e, "%s:%ld: rewards row", it->file, it->lineno);
     }
-    jsonl_reader fake = {.name = it->file, .line = it->line, .len = it->len, .lineno = it->lineno};
     if (rc == 0)
-        rc = jsonl_write_with(b->out, &fake, it->rec, "rewards", rw, e);
-    cJSON_Delete(rw);
+        rc = cJSON_GetObjectItemCaseSensitive(it->rec, "rewards")
+                 ? reprint(b, it, names, rw, e)
+                 : record_write_rewards(b->out, it->line, it->len, names, rw, b->nsc, e);
+    free(names);
+    free(v);
+    free(rw);
     return rc;
 }
 

@@ -19,6 +19,7 @@
 #include "consist.h"
 #include "db.h"
 #include "jsonl.h"
+#include "record.h"
 #include "reward.h"
 
 typedef struct {
@@ -87,6 +88,7 @@ typedef struct {
     db_store *db;
     int64_t run_id;
     sqlite3_stmt *st_comb, *st_rew;
+    record_ids ids;                /* every record's id, refused twice */
 } select_ctx;
 
 /* Validates the options against each other (a failure is a usage error). */

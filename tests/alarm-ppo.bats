@@ -141,3 +141,16 @@ bad() {
         [ "$status" -eq 2 ]
     done
 }
+
+@test "token ids that are not integers of the vocabulary, and a repeated id, are refused" {
+    combined "$M" 3 | head -2 >"$T/good.jsonl"
+    jq -c '.prompt_tokens[1] = -1.5' "$T/good.jsonl" >"$T/y1"
+    bad "$T/y1" "y1:1: field \"prompt_tokens\"[1]: the number is not a token id of the model's vocabulary (0 to 599): -1.5"
+    jq -c '.response_tokens[0] = 1e20' "$T/good.jsonl" >"$T/y2"
+    bad "$T/y2" "y2:1: field \"response_tokens\"[0]: the number is not a token id of the model's vocabulary (0 to 599): 1e+20"
+    jq -c '.response_tokens[3] = "3"' "$T/good.jsonl" >"$T/y3"
+    bad "$T/y3" "y3:1: field \"response_tokens\"[3]: the value is not a token id of the model's vocabulary (0 to 599)"
+    { cat "$T/good.jsonl"; head -1 "$T/good.jsonl"; } >"$T/y4"
+    id=$(head -1 "$T/good.jsonl" | jq -r .id)
+    bad "$T/y4" "y4:3: duplicate id \"$id\" (first at $T/y4:1)"
+}

@@ -187,3 +187,14 @@ w|length|0|auto|3|0" ]
     [ "$status" -eq 2 ]
     [[ "$output" == *"--normalize NAME=auto with --shard"* ]]
 }
+
+@test "a repeated id is refused with both places, with or without a store" {
+    { cat "$IN"; sed -n 2p "$IN"; } > "$T/dup.jsonl"
+    id=$(sed -n 2p "$IN" | jq -r .id)
+    for db in "" "--db $T/d.db"; do
+        run bash -c 'alarm-score --scorer len=length $1 "$2" > /dev/null' _ "$db" "$T/dup.jsonl"
+        [ "$status" -eq 1 ]
+        [ "$output" = "alarm-score: $T/dup.jsonl:4: duplicate id \"$id\" (first at $T/dup.jsonl:2)" ] || { echo "$output"; return 1; }
+    done
+    [ "$(sqlite3 "$T/d.db" "SELECT status FROM runs")" = failed ]
+}

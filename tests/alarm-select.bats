@@ -221,3 +221,72 @@ refused() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"temporary file for the records in $T/nope: No such file or directory"* ]] || { echo "$output"; return 1; }
 }
+
+# dup_case FILE... : alarm-select refuses a repeated id, with and without a
+# store, naming both places, and the store keeps only the failed run row.
+dup_case() {
+    local want=$1; shift
+    for db in "" "--db $T/d.db"; do
+        rm -f "$T/d.db"
+        run bash -c 'alarm-select -q --aspect factuality $1 "${@:2}" > "$0"' "$T/out" "$db" "$@"
+        [ "$status" -eq 1 ]
+        [ "${#lines[@]}" -eq 1 ]
+        [ "${lines[0]}" = "alarm-select: $want" ] || { echo "${lines[0]}"; return 1; }
+        if [ -n "$db" ]; then
+            [ "$(sqlite3 "$T/d.db" "SELECT status FROM runs")" = failed ]
+            for t in combined_rewards rewards selection_reports selection_aspects; do
+                [ "$(sqlite3 "$T/d.db" "SELECT count(*) FROM $t")" -eq 0 ]
+            done
+        fi
+    done
+}
+
+@test "a repeated id is refused with both places, with or without a store, on both readers" {
+    # the fast reader: qA#0 again as line 4, in qA's group
+    sed -n 1,3p "$IN" > "$T/dup.jsonl"
+    sed -n 1p "$IN" >> "$T/dup.jsonl"
+    dup_case "$T/dup.jsonl:4: duplicate id \"qA#0\" (first at $T/dup.jsonl:1)" "$T/dup.jsonl"
+    # the general reader (an escape in the id sends the record there)
+    sed -n 1p "$IN" | jq -c '.prompt = "\u00e9"' > "$T/g.jsonl"
+    sed -n 1p "$IN" | jq -c '.prompt = "\u00e9"' >> "$T/g.jsonl"
+    dup_case "$T/g.jsonl:2: duplicate id \"qA#0\" (first at $T/g.jsonl:1)" "$T/g.jsonl"
+    # across files
+    sed -n 1p "$IN" > "$T/a.jsonl"
+    sed -n 1p "$IN" > "$T/b.jsonl"
+    dup_case "$T/b.jsonl:1: duplicate id \"qA#0\" (first at $T/a.jsonl:1)" "$T/a.jsonl" "$T/b.jsonl"
+}
+
+@test "token ids that are not integers in range are refused, naming the field" {
+    for v in '-1.5:the number is not a token id (0 to 2147483647): -1.5' \
+             '1e20:the number is not a token id (0 to 2147483647): 1e+20' \
+             '"3":the value is not a token id (0 to 2147483647)'; do
+        for f in prompt_tokens response_tokens; do
+            sed -n 1p "$IN" > "$T/t.jsonl"
+            sed -n 2p "$IN" | jq -c ".$f = [7, ${v%%:*}]" >> "$T/t.jsonl"
+            run bash -c 'alarm-select -q --aspect factuality "$1" > /dev/null' _ "$T/t.jsonl"
+            [ "$status" -eq 1 ]
+            [ "$output" = "alarm-select: $T/t.jsonl:2: field \"$f\"[1]: ${v#*:}" ] || { echo "$output"; return 1; }
+        done
+    done
+}
+
+# Peak resident memory (KB) of alarm-select on $1 with the options after it.
+peak_kb() {
+    local in=$1; shift
+    /usr/bin/time -f %M -o "$T/mem" alarm-select -q --aspect factuality "$@" "$in" > "$T/mem.out"
+    cat "$T/mem"
+}
+
+@test "one ~80 MB record: with --db at most 1.5 times the memory of without (long)" {
+    [ "${ALARM_LONG_TESTS:-0}" = 1 ] || skip "set ALARM_LONG_TESTS=1 (generates an 80 MB record)"
+    [ -x /usr/bin/time ] || skip "needs /usr/bin/time"
+    cc -O2 -o "$T/gen" "$BATS_TEST_DIRNAME/bench/gen-scored.c"
+    "$T/gen" 1 2000000 1 7 > "$T/big.jsonl"   # 2M tokens: one 79 MB line
+    without=$(peak_kb "$T/big.jsonl")
+    cp "$T/mem.out" "$T/without.out"
+    with=$(peak_kb "$T/big.jsonl" --db "$T/big.db")
+    echo "peak RSS: $without KB without --db, $with KB with --db"
+    cmp "$T/without.out" "$T/mem.out"
+    [ "$(sqlite3 "$T/big.db" "SELECT count(*) FROM combined_rewards")" -eq 1 ]
+    [ $((with * 2)) -le $((without * 3)) ]
+}

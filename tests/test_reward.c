@@ -236,20 +236,6 @@ static void bad_inputs(void **state)
     }
 }
 
-static void number_format(void **state)
-{
-    (void)state;
-    char b[32];
-    reward_fmt_num(b, 0.1);
-    assert_string_equal(b, "0.1");
-    reward_fmt_num(b, -0.0);
-    assert_string_equal(b, "0");
-    reward_fmt_num(b, -50);
-    assert_string_equal(b, "-50");
-    reward_fmt_num(b, 1.0 / 3);
-    assert_true(strtod(b, NULL) == 1.0 / 3);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,7 +244,6 @@ int main(void)
         cmocka_unit_test(span_placement),
         cmocka_unit_test(too_short),
         cmocka_unit_test(bad_inputs),
-        cmocka_unit_test(number_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

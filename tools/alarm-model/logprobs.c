@@ -12,6 +12,7 @@
 #include "bpe.h"
 #include "drive.h"
 #include "jsonl.h"
+#include "logprobs.h"
 #include "model_cmds.h"
 #include "opt.h"
 #include "out.h"
@@ -19,32 +20,8 @@
 #include "tfm.h"
 #include "tfm_ckpt.h"
 
-typedef struct {
-    cJSON *rec;
-    char *line; /* the raw input line, for byte-exact pass-through */
-    seq s;      /* prefix + prompt + response, response offsets */
-    float *lp;  /* (nr) */
-    const char *file; /* FILE:LINE of the record, for messages */
-    long lineno;
-} item;
-
-typedef struct {
-    const tool *t;
-    const char *model, *tokenizer;
-    long batch, max_tokens;
-    bpe *tok;
-    tfm_model m;
-    seq_enc se;
-    item *items;
-    int n;
-    const seq **pending; /* (batch) the items' sequences, for seq_batch_fill */
-    seq_batch sb;
-    float *lp;           /* (batch * max_tokens) one batch's log-probabilities */
-} run;
-
-static void item_free(item *it)
+void logprobs_item_free(item *it)
 {
-    cJSON_Delete(it->rec);
     free(it->line);
     seq_free(&it->s);
     free(it->lp);
@@ -87,60 +64,14 @@ static int score_batch(run *R, alarm_err *e)
     return 0;
 }
 
-static void put_fields(FILE *out, const item *it)
-{
-    fputs("\"prompt_tokens\":[", out);
-    const seq *s = &it->s;
-    for (int i = 0; i < s->np; i++)
-        fprintf(out, i ? ",%d" : "%d", (int)s->ids[i]);
-    fputs("],\"response_tokens\":[", out);
-    for (int i = 0; i < s->nr; i++)
-        fprintf(out, i ? ",%d" : "%d", (int)s->ids[s->np + i]);
-    fputs("],\"offsets\":[", out);
-    for (int i = 0; i < s->nr; i++)
-        fprintf(out, i ? ",[%zu,%zu]" : "[%zu,%zu]", s->offs[2 * i], s->offs[2 * i + 1]);
-    fputs("],\"logprobs\":[", out);
-    for (int i = 0; i < s->nr; i++)
-        fprintf(out, i ? ",%.9g" : "%.9g", it->lp[i]);
-    fputc(']', out);
-}
-
-static const char *const fields[] = {"prompt_tokens", "response_tokens", "offsets", "logprobs"};
-
-/* The raw line with the fields appended; a record that already has any of
- * them is printed without them first (they are replaced). */
-static void write_item(FILE *out, item *it)
-{
-    int has = 0;
-    for (int k = 0; k < 4; k++)
-        has |= cJSON_GetObjectItemCaseSensitive(it->rec, fields[k]) != NULL;
-    char *text = it->line;
-    if (has) {
-        for (int k = 0; k < 4; k++)
-            cJSON_DeleteItemFromObjectCaseSensitive(it->rec, fields[k]);
-        text = cJSON_PrintUnformatted(it->rec);
-    }
-    size_t end = text ? strlen(text) : 0;
-    while (end > 0 && text[end - 1] != '}')
-        end--;
-    if (end > 0) {
-        fwrite(text, 1, end - 1, out);
-        if (cJSON_GetArraySize(it->rec) > 0)
-            fputc(',', out);
-        put_fields(out, it);
-        fputs("}\n", out);
-    }
-    if (has)
-        free(text);
-}
-
 static int flush_batch(run *R, alarm_err *e)
 {
     int rc = R->n ? score_batch(R, e) : 0;
     for (int b = 0; b < R->n; b++) {
-        if (rc == 0)
-            write_item(stdout, &R->items[b]);
-        item_free(&R->items[b]);
+        /* a closed stdout is the driver's to report (quietly for a pipe) */
+        if (rc == 0 && logprobs_write(stdout, &R->items[b], e) < 0 && !tool_stdout_failed())
+            rc = -1;
+        logprobs_item_free(&R->items[b]);
     }
     R->n = 0;
     return rc;
@@ -152,12 +83,11 @@ static int logprobs_record(void *user, jsonl_reader *r, cJSON **rec, alarm_err *
     run *R = user;
     const char *prompt, *response;
     item *it = &R->items[R->n];
-    it->rec = *rec;
-    *rec = NULL;
     R->n++; /* owned by the batch from here, freed with it */
-    if (jsonl_req_string(r, it->rec, NULL, "prompt", &prompt, e) < 0 ||
-        jsonl_req_string(r, it->rec, NULL, "response", &response, e) < 0)
+    if (jsonl_req_string(r, *rec, NULL, "prompt", &prompt, e) < 0 ||
+        jsonl_req_string(r, *rec, NULL, "response", &response, e) < 0)
         return -1;
+    it->len = r->len;
     if (!(it->line = strdup(r->line)))
         return err_set(e, "out of memory");
     if (encode_item(R, r, it, prompt, response, e) < 0)
@@ -190,57 +120,6 @@ static const tool_spec spec = {
     .page = "alarm-model(1)",
 };
 
-enum { SETUP_USAGE = -2 }; /* setup's return for an option the model cannot take */
-
-static int setup(run *R, alarm_err *e)
-{
-    tfm_config cfg;
-    if (tfm_config_load(&cfg, R->model, e) < 0)
-        return -1;
-    if (!cfg.lm_head)
-        return err_set(e, "%s: %s has no LM head", R->model, cfg.model_type);
-    int max_len = tfm_config_max_len(&cfg);
-    if (!R->max_tokens)
-        R->max_tokens = max_len < 1024 ? max_len : 1024;
-    if (R->max_tokens > max_len) {
-        err_set(e, "--max-tokens %ld exceeds the model's %d positions%s", R->max_tokens,
-                max_len, max_len < cfg.maxT ? " (its sliding window)" : "");
-        return SETUP_USAGE;
-    }
-    /* logits a chunk of rows at a time: a batch's (B,T,V) would be 823 MB for
-     * GPT-2 at the defaults, several GB for 128k-token vocabularies */
-    int flags = TFM_LOAD_LOGITS_ROWS | (R->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0);
-    if (tfm_load(&R->m, R->model, (int)R->batch, (int)R->max_tokens, flags, e) < 0)
-        return -1;
-    if (R->t->threads)
-        tfm_set_threads(&R->m, R->t->threads);
-    if (bpe_load(&R->tok, R->tokenizer ? R->tokenizer : R->model, e) < 0)
-        return -1;
-    R->items = calloc((size_t)R->batch, sizeof *R->items);
-    R->pending = calloc((size_t)R->batch, sizeof *R->pending);
-    R->lp = malloc((size_t)R->batch * R->max_tokens * sizeof *R->lp);
-    if (!R->items || !R->pending || !R->lp)
-        return err_set(e, "out of memory");
-    R->se = (seq_enc){.tok = R->tok, .max_tokens = (int)R->max_tokens, .vocab = R->m.cfg.V,
-                      .trunc = SEQ_TRUNC_ERROR, .limit_name = "--max-tokens"};
-    if (seq_enc_init(&R->se, e) < 0)
-        return -1;
-    return seq_batch_init(&R->sb, (int)R->batch, (int)R->max_tokens, e);
-}
-
-static void run_free(run *R)
-{
-    for (int b = 0; b < R->n; b++)
-        item_free(&R->items[b]);
-    free(R->items);
-    free(R->pending);
-    free(R->lp);
-    seq_batch_free(&R->sb);
-    seq_enc_free(&R->se);
-    bpe_free(R->tok);
-    tfm_free(&R->m);
-}
-
 int model_cmd_logprobs(int argc, char **argv)
 {
     tool t;
@@ -253,11 +132,11 @@ int model_cmd_logprobs(int argc, char **argv)
     alarm_err e;
     drive d = {.t = &t, .fn = logprobs_record, .user = &R};
     status = TOOL_OK;
-    int rc = setup(&R, &e);
+    int rc = logprobs_setup(&R, &e);
     if (rc == SETUP_USAGE)
         status = tool_usage(&t, "%s", e.msg);
     else if (rc < 0 || drive_files(&d, &e) < 0 || flush_batch(&R, &e) < 0)
         status = tool_fail(&t, e.msg);
-    run_free(&R);
+    logprobs_free(&R);
     return tool_finish(&t, status);
 }

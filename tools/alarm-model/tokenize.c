@@ -12,6 +12,7 @@
 #include "model_cmds.h"
 #include "opt.h"
 #include "out.h"
+#include "record.h"
 
 typedef struct {
     const char *tokenizer;
@@ -55,10 +56,12 @@ static char *put_u(char *p, size_t v)
     return p;
 }
 
-static void put_ids(FILE *out, const bpe_out *o)
+/* The ids array then the offsets array, into out, each starting at *mid
+ * and the end. */
+static void put_ids(FILE *out, const bpe_out *o, long *mid)
 {
     char buf[4096], *p = buf;
-    fputs("\"ids\":[", out);
+    *p++ = '[';
     for (size_t i = 0; i < o->n; i++) {
         if (p - buf > (long)sizeof buf - 64)
             fwrite(buf, 1, (size_t)(p - buf), out), p = buf;
@@ -66,8 +69,10 @@ static void put_ids(FILE *out, const bpe_out *o)
             *p++ = ',';
         p = put_u(p, (size_t)o->ids[i]);
     }
-    memcpy(p, "],\"offsets\":[", 13);
-    p += 13;
+    memcpy(p, "][", 2);
+    p += 2;
+    fwrite(buf, 1, (size_t)(p - buf), out), p = buf;
+    *mid = ftell(out) - 1;
     for (size_t i = 0; i < o->n; i++) {
         if (p - buf > (long)sizeof buf - 64)
             fwrite(buf, 1, (size_t)(p - buf), out), p = buf;
@@ -83,37 +88,27 @@ static void put_ids(FILE *out, const bpe_out *o)
     fwrite(buf, 1, (size_t)(p - buf), out);
 }
 
-/* Writes the record with ids/offsets: the raw line with the fields appended
- * when it has neither, else the record re-printed with them replaced. */
-static int write_record(FILE *out, const jsonl_reader *r, cJSON *rec, const bpe_out *o)
+/* Writes the record's raw line with ids and offsets last (old ones removed). */
+static int write_record(FILE *out, const jsonl_reader *r, const bpe_out *o, alarm_err *e)
 {
-    alarm_err e;
-    if (!cJSON_GetObjectItemCaseSensitive(rec, "ids") &&
-        !cJSON_GetObjectItemCaseSensitive(rec, "offsets")) {
-        if (jsonl_splice_begin(out, r, rec, &e) < 0)
-            return -1;
-        put_ids(out, o);
-        return jsonl_splice_end(out, &e);
+    char *text = NULL;
+    size_t n = 0;
+    long mid = 0;
+    FILE *m = open_memstream(&text, &n);
+    if (!m)
+        return err_set(e, "out of memory");
+    put_ids(m, o, &mid);
+    if (fclose(m) != 0) {
+        free(text);
+        return err_set(e, "out of memory");
     }
-    cJSON *ids = cJSON_CreateArray(), *offs = cJSON_CreateArray();
-    for (size_t i = 0; i < o->n; i++) {
-        cJSON_AddItemToArray(ids, cJSON_CreateNumber(o->ids[i]));
-        cJSON *p = cJSON_CreateArray();
-        cJSON_AddItemToArray(p, cJSON_CreateNumber((double)o->offsets[2 * i]));
-        cJSON_AddItemToArray(p, cJSON_CreateNumber((double)o->offsets[2 * i + 1]));
-        cJSON_AddItemToArray(offs, p);
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "ids");
-    cJSON_DeleteItemFromObjectCaseSensitive(rec, "offsets");
-    cJSON_AddItemToObject(rec, "ids", ids);
-    cJSON_AddItemToObject(rec, "offsets", offs);
-    char *s = cJSON_PrintUnformatted(rec);
-    if (!s)
-        return -1;
-    fputs(s, out);
-    fputc('\n', out);
-    free(s);
-    return 0;
+    record_field f[] = {{"ids", text, (size_t)mid, 1},
+                        {"offsets", text + mid, n - (size_t)mid, 1}};
+    int rc = record_splice(out, r->line, r->len, f, 2, e);
+    free(text);
+    if (rc == 0 && putc('\n', out) == EOF)
+        rc = err_set(e, "write error");
+    return rc;
 }
 
 static int tokenize_record(void *user, jsonl_reader *r, cJSON **rec, alarm_err *e)
@@ -125,7 +120,7 @@ static int tokenize_record(void *user, jsonl_reader *r, cJSON **rec, alarm_err *
     if (bpe_encode(&a->out, a->t, text, strlen(text), a->add_special ? BPE_ADD_SPECIAL : 0,
                    e) < 0)
         return err_prefix(e, "%s:%ld: field \"%s\"", r->name, r->lineno, a->field);
-    return write_record(stdout, r, *rec, &a->out) < 0 ? err_set(e, "cannot write the record") : 0;
+    return write_record(stdout, r, &a->out, e);
 }
 
 int model_cmd_tokenize(int argc, char **argv)

@@ -8,6 +8,7 @@
 #include "drive.h"
 #include "grow.h"
 #include "jsonl.h"
+#include "record.h"
 #include "ppo_cli.h"
 #include "tfm_config.h"
 
@@ -16,27 +17,20 @@ typedef struct {
     int V, context;
     int32_t *ids;
     size_t cap;
+    int32_t *tmp;  /* one array's ids as read */
+    size_t tmp_cap;
 } reading;
 
 /* An array of token ids of the vocabulary into g->ids (at offset `at`). */
 static int get_tokens(reading *g, jsonl_reader *rd, const cJSON *rec, const char *key,
                       size_t at, int *n, alarm_err *e)
 {
-    const cJSON *a;
-    if (jsonl_req_array(rd, rec, NULL, key, &a, e) < 0)
+    size_t k;
+    if (record_token_ids(rd, rec, key, 1, g->V, &g->tmp, &g->tmp_cap, &k, e) < 0 ||
+        grow_array(&g->ids, &g->cap, at + k + 1, sizeof *g->ids, 256, e) < 0)
         return -1;
-    *n = cJSON_GetArraySize(a);
-    if (grow_array(&g->ids, &g->cap, at + (size_t)*n, sizeof *g->ids, 256, e) < 0)
-        return -1;
-    int k = 0;
-    for (const cJSON *x = a->child; x; x = x->next, k++) {
-        double v = cJSON_IsNumber(x) ? x->valuedouble : NAN;
-        if (!(v == floor(v)) || v < 0 || v >= g->V)
-            return jsonl_fail(rd, e, "field \"%s\"[%d]: %s is not a token id of the policy's "
-                                     "vocabulary (0 to %d)", key, k,
-                              cJSON_IsNumber(x) ? "the number" : "the value", g->V - 1);
-        g->ids[at + (size_t)k] = (int32_t)v;
-    }
+    memcpy(g->ids + at, g->tmp, k * sizeof *g->ids);
+    *n = (int)k;
     return 0;
 }
 
@@ -107,9 +101,10 @@ int ppo_read(ppo_run *R, alarm_err *e)
         return -1;
     R->eos = c.eos_id;
     reading g = {.R = R, .V = c.V, .context = tfm_config_max_len(&c)};
-    drive d = {.t = R->t, .fn = take_record, .user = &g};
+    drive d = {.t = R->t, .fn = take_record, .user = &g, .unique_ids = 1};
     int rc = drive_files(&d, e);
     free(g.ids);
+    free(g.tmp);
     if (rc < 0)
         return -1;
     if (R->n == 0)

@@ -12,7 +12,6 @@
 #include "jsonl.h"
 #include "out.h"
 #include "rollout_cli.h"
-#include "shard.h"
 #include "tfm_ckpt.h"
 
 static int parse_truncate(void *p, const char *v, alarm_err *e)
@@ -119,55 +118,6 @@ static int setup(sampling *R, const rollout_args *a, alarm_err *e)
     return rollout_init(&R->r, e);
 }
 
-/* The driver's callback: a prompt record's n samples into the queue. */
-static int take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e)
-{
-    sampling *R = user;
-    const rollout_args *a = R->a;
-    const char *id, *prompt;
-    if (jsonl_req_string(rd, *rec, NULL, "id", &id, e) < 0)
-        return -1;
-    if (!shard_takes(id, a->shard_i, a->shard_n))
-        return 0;
-    if (jsonl_req_string(rd, *rec, NULL, "prompt", &prompt, e) < 0)
-        return -1;
-    if (seq_encode(&R->s, &R->se, prompt, strlen(prompt), "", 0, e) < 0)
-        return err_prefix(e, "%s:%ld: id \"%s\"", rd->name, rd->lineno, id);
-    prompt_rec *p = calloc(1, sizeof *p);
-    if (!p || !(p->id = strdup(id)) || !(p->ptok = malloc((size_t)R->s.np * sizeof *p->ptok))) {
-        if (p)
-            free(p->id);
-        free(p);
-        return err_set(e, "out of memory");
-    }
-    memcpy(p->ptok, R->s.ids, (size_t)R->s.np * sizeof *p->ptok);
-    p->np = R->s.np;
-    static const char *const added[] = {"prompt_id", "sample", "response", "prompt_tokens",
-                                        "response_tokens", "offsets", "logprobs", "finish",
-                                        "policy", "seed"};
-    for (size_t k = 0; k < sizeof added / sizeof *added; k++)
-        cJSON_DeleteItemFromObjectCaseSensitive(*rec, added[k]);
-    p->rec = *rec;
-    *rec = NULL;
-    p->left = (int)a->n;
-    for (int k = 0; k < a->n; k++) {
-        uint64_t seed = rollout_seed(R->t->seed, id, strlen(id), k);
-        if (rollout_push(&R->r, p->ptok, p->np, k, seed, p, e) < 0) {
-            while (k++ < a->n)
-                rollout_drop(R, p);
-            return -1;
-        }
-    }
-    R->prompts++;
-    if (R->t->progress) {
-        double dt = clock_mono() - R->t0;
-        tool_progress(R->t, "%ld prompts, %.0f tokens/s", R->prompts,
-                      dt > 0 ? (double)R->r.tokens_out / dt : 0);
-    }
-    /* keep a batch queued so rows refill at once, and memory bounded */
-    return rollout_run(&R->r, (size_t)a->batch, e);
-}
-
 static void run_free(sampling *R)
 {
     rollout_free(&R->r);
@@ -193,7 +143,7 @@ int main(int argc, char **argv)
         return tool_usage(&t, "--greedy takes no --temperature, --top-k or --top-p");
     sampling R = {.t = &t, .a = &a, .t0 = clock_mono()};
     alarm_err e;
-    drive d = {.t = &t, .fn = take_prompt, .user = &R};
+    drive d = {.t = &t, .fn = rollout_take_prompt, .user = &R, .unique_ids = 1};
     status = TOOL_OK;
     R.store.batch = a.batch;
     const char *failure = NULL;

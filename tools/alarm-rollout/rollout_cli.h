@@ -7,6 +7,7 @@
 
 #include "bpe.h"
 #include "gen_cfg.h"
+#include "jsonl.h"
 #include "opt.h"
 #include "run.h"
 #include "rollout.h"
@@ -23,7 +24,9 @@ typedef struct {
 
 /* One prompt record while its samples are out. */
 typedef struct {
-    cJSON *rec;   /* the input record, its "id" replaced per sample */
+    cJSON *rec;   /* the input record, for the store's prompts row */
+    char *line;   /* its raw line, the head of every sample's record */
+    size_t len;
     char *id;
     int32_t *ptok; /* prompt tokens (BOS included), as the policy saw them */
     int np;
@@ -59,6 +62,10 @@ typedef struct {
     long prompts;    /* prompts queued */
     double t0;
 } sampling;
+
+/* prompts.c: the driver's callback: a prompt record's n samples into the
+ * queue (records of other shards skipped). */
+int rollout_take_prompt(void *user, jsonl_reader *rd, cJSON **rec, alarm_err *e);
 
 /* Writes one finished sample as a rollout record on stdout (the emit
  * callback of the engine). */

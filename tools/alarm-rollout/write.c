@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
 #include "rollout_cli.h"
 
 /* A JSON string of n bytes of UTF-8, NUL bytes included (a model can emit
@@ -61,28 +62,44 @@ static int make_arrays(arrays *A, const prompt_rec *p, const rollout_out *o,
     return ok ? 0 : -1;
 }
 
-static char *json_string(const char *s)
-{
-    cJSON *j = cJSON_CreateString(s);
-    char *t = j ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    return t;
-}
+static void put_json_string(FILE *f, const char *s) { put_json_bytes(f, s, strlen(s)); }
 
-static void put_record(FILE *f, const char *head, const sampling *R, const prompt_rec *p,
-                       const rollout_out *o, const arrays *A)
+/* The prompt record's raw line with "id" replaced where it stands and the
+ * rollout's fields last (alarm-formats(5) section 2); every other field of
+ * the prompt record as it came. */
+static int put_record(FILE *f, const char *id, const sampling *R, const prompt_rec *p,
+                      const rollout_out *o, const arrays *A, alarm_err *e)
 {
-    char *pid = json_string(p->id), *policy = json_string(R->a->model);
-    fputs(head, f);
-    fprintf(f, ",\"prompt_id\":%s,\"sample\":%d,\"response\":", pid ? pid : "\"\"", o->sample);
-    put_json_bytes(f, R->rt.text, R->rt.len);
-    fprintf(f, ",\"prompt_tokens\":%s,\"response_tokens\":%s,\"offsets\":%s,\"logprobs\":%s",
-            A->text[0], A->text[1], A->text[2], A->text[3]);
-    fprintf(f, ",\"finish\":\"%s\",\"policy\":%s,\"seed\":%llu}\n",
-            o->finish == ROLLOUT_EOS ? "eos" : "length", policy ? policy : "\"\"",
-            (unsigned long long)R->t->seed);
-    free(pid);
-    free(policy);
+    static const char *const keys[] = {"id", "prompt_id", "sample", "response", "prompt_tokens",
+                                       "response_tokens", "offsets", "logprobs", "finish",
+                                       "policy", "seed"};
+    enum { NF = sizeof keys / sizeof *keys };
+    char *text = NULL;
+    size_t n = 0;
+    long at[NF + 1];
+    FILE *m = open_memstream(&text, &n);
+    if (!m)
+        return err_set(e, "out of memory");
+    at[0] = ftell(m), put_json_string(m, id);
+    at[1] = ftell(m), put_json_string(m, p->id);
+    at[2] = ftell(m), fprintf(m, "%d", o->sample);
+    at[3] = ftell(m), put_json_bytes(m, R->rt.text, R->rt.len);
+    for (int k = 0; k < 4; k++)
+        at[4 + k] = ftell(m), fputs(A->text[k], m);
+    at[8] = ftell(m), fputs(o->finish == ROLLOUT_EOS ? "\"eos\"" : "\"length\"", m);
+    at[9] = ftell(m), put_json_string(m, R->a->model);
+    at[10] = ftell(m), fprintf(m, "%llu", (unsigned long long)R->t->seed);
+    if (fclose(m) != 0) {
+        free(text);
+        return err_set(e, "out of memory");
+    }
+    at[NF] = (long)n;
+    record_field fl[NF];
+    for (int k = 0; k < NF; k++)
+        fl[k] = (record_field){keys[k], text + at[k], (size_t)(at[k + 1] - at[k]), k > 0};
+    int rc = record_splice(f, p->line, p->len, fl, NF, e);
+    free(text);
+    return rc == 0 && putc('\n', f) == EOF ? err_set(e, "error writing standard output") : rc;
 }
 
 static int write_record(sampling *R, prompt_rec *p, const rollout_out *o, alarm_err *e)
@@ -91,21 +108,18 @@ static int write_record(sampling *R, prompt_rec *p, const rollout_out *o, alarm_
         return err_prefix(e, "prompt \"%s\" sample %d", p->id, o->sample);
     char id[4096];
     snprintf(id, sizeof id, "%s#%d", p->id, o->sample);
-    cJSON_ReplaceItemInObjectCaseSensitive(p->rec, "id", cJSON_CreateString(id));
     arrays A;
     memset(&A, 0, sizeof A);
-    char *head = cJSON_PrintUnformatted(p->rec);
-    int rc = head && make_arrays(&A, p, o, &R->rt) == 0 ? 0 : err_set(e, "out of memory");
+    int rc = make_arrays(&A, p, o, &R->rt) == 0 ? 0 : err_set(e, "out of memory");
+    if (rc == 0)
+        rc = put_record(stdout, id, R, p, o, &A, e);
     if (rc == 0) {
-        head[strlen(head) - 1] = 0; /* the record's closing brace; it has "id" and "prompt" */
-        put_record(stdout, head, R, p, o, &A);
         rollout_cols c = {R->rt.text, R->rt.len, A.text[0], A.text[1], A.text[2], A.text[3],
                           R->a->model, (unsigned long long)R->t->seed};
         rc = rstore_rollout(&R->store, p, id, o, &c, e);
     }
     for (int k = 0; k < 4; k++)
         free(A.text[k]);
-    free(head);
     if (rc == 0 && ferror(stdout))
         rc = err_set(e, "error writing standard output");
     return rc;
@@ -117,6 +131,7 @@ void rollout_drop(void *run, void *tag)
     prompt_rec *p = tag;
     if (--p->left == 0) {
         cJSON_Delete(p->rec);
+        free(p->line);
         free(p->id);
         free(p->ptok);
         free(p);

@@ -174,7 +174,7 @@ static int add(void *u, jsonl_reader *r, cJSON **rec, alarm_err *e)
 
 static int score_all(loop *l, const tool *t, alarm_err *e)
 {
-    drive d = {.t = t, .fn = add, .user = l};
+    drive d = {.t = t, .fn = add, .user = l, .unique_ids = 1};
     if (drive_files(&d, e) < 0 || score_batch_flush(&l->b, e) < 0)
         return -1;
     for (size_t k = 0; k < l->b.nsc; k++)

@@ -4,11 +4,13 @@
  * the records themselves (alarm-formats(5) section 3). Span values are +0.5
  * for a good sentence and -0.5 for a bad one, at the sentence's last byte. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drive.h"
 #include "jsonl.h"
 #include "out.h"
+#include "record.h"
 #include "synth_cli.h"
 
 static const char *const aspects[] = {"quality", "factuality", "relevance", "completeness"};
@@ -19,22 +21,17 @@ typedef struct {
     int add;
 } scoring;
 
-static cJSON *aspect_json(const synth_check_result *c, int k)
+/* Aspect k of the checks as a reward (its spans in o's own room). */
+static void aspect_reward(record_reward *o, const synth_check_result *c, int k)
 {
-    cJSON *o = cJSON_CreateObject();
     double v[NASPECTS] = {c->Q, c->F, c->R, c->C};
-    cJSON_AddNumberToObject(o, "value", v[k]);
-    if (k == 1 || k == 2) {
-        cJSON *spans = cJSON_AddArrayToObject(o, "spans");
-        for (int i = 0; i < c->n; i++) {
-            cJSON *s = cJSON_CreateObject();
-            int good = k == 1 ? c->s[i].factual : c->s[i].relevant;
-            cJSON_AddNumberToObject(s, "end", (double)c->s[i].end);
-            cJSON_AddNumberToObject(s, "value", good ? 0.5 : -0.5);
-            cJSON_AddItemToArray(spans, s);
-        }
+    o->value = v[k];
+    o->has_spans = k == 1 || k == 2;
+    o->nspans = 0;
+    for (int i = 0; o->has_spans && i < c->n && i < (int)o->cap; i++) {
+        int good = k == 1 ? c->s[i].factual : c->s[i].relevant;
+        o->spans[o->nspans++] = (record_span){c->s[i].end, good ? 0.5 : -0.5};
     }
-    return o;
 }
 
 static int aspect_index(const char *name)
@@ -54,27 +51,35 @@ static int score_one(void *user, jsonl_reader *r, cJSON **rec, alarm_err *e)
     synth_check_result c;
     if (jsonl_req_string(r, *rec, NULL, "response", &response, e) < 0 ||
         jsonl_req_object(r, *rec, NULL, "meta", &meta, e) < 0 ||
-        jsonl_opt_object(r, *rec, NULL, "rewards", &old, e) < 0)
+        jsonl_opt_object(r, *rec, NULL, "rewards", &old, e) < 0) /* an object when given */
         return -1;
     if (synth_truth_read(&truth, meta, e) < 0 || synth_check(&c, &truth, response, e) < 0)
         return -1;
     const opt_list *names = &S->a->aspects;
-    int rc;
-    if (!S->add) {
-        cJSON *o = aspect_json(&c, names->n ? aspect_index(names->v[0]) : 0);
-        rc = jsonl_write(stdout, o, e);
-        cJSON_Delete(o);
-        fflush(stdout);
-    } else {
-        cJSON *rw = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
-        for (size_t i = 0; i < (names->n ? names->n : NASPECTS); i++) {
-            const char *name = names->n ? names->v[i] : aspects[i];
-            cJSON_DeleteItemFromObjectCaseSensitive(rw, name);
-            cJSON_AddItemToObject(rw, name, aspect_json(&c, aspect_index(name)));
-        }
-        rc = jsonl_write_with(stdout, r, *rec, "rewards", rw, e);
-        cJSON_Delete(rw);
+    size_t n = S->add ? (names->n ? names->n : NASPECTS) : 1;
+    record_reward rw[NASPECTS] = {{0}};
+    const record_reward *set[NASPECTS];
+    const char *keys[NASPECTS];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        keys[i] = names->n ? names->v[i] : aspects[i];
+        rw[i].spans = calloc((size_t)c.n + 1, sizeof *rw[i].spans);
+        rw[i].cap = (size_t)c.n + 1;
+        if (!rw[i].spans)
+            rc = err_set(e, "out of memory");
+        else
+            aspect_reward(&rw[i], &c, aspect_index(keys[i]));
+        set[i] = &rw[i];
     }
+    if (rc == 0 && !S->add) {
+        if (record_reward_put(stdout, &rw[0]) < 0 || putc('\n', stdout) == EOF)
+            rc = err_set(e, "error writing standard output");
+        fflush(stdout);
+    } else if (rc == 0) {
+        rc = record_write_rewards(stdout, r->line, r->len, keys, set, n, e);
+    }
+    for (size_t i = 0; i < n; i++)
+        record_reward_free(&rw[i]);
     synth_check_free(&c);
     return rc;
 }

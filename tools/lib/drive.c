@@ -45,7 +45,12 @@ static int drive_one(drive *d, const char *path, pace *p, alarm_err *e)
         if (rc <= 0)
             break;
         d->records++;
-        rc = d->fn(d->user, &r, &rec, e);
+        const cJSON *id = d->unique_ids && rec ? cJSON_GetObjectItemCaseSensitive(rec, "id") : NULL;
+        if (cJSON_IsString(id))
+            rc = record_ids_add(&d->ids, "id", id->valuestring, strlen(id->valuestring),
+                                r.name, r.lineno, e);
+        if (rc >= 0)
+            rc = d->fn(d->user, &r, &rec, e);
         cJSON_Delete(rec);
         if (rc < 0) {
             rc = tool_stdout_failed() ? -2 : locate(&r, e);
@@ -71,5 +76,6 @@ int drive_files(drive *d, alarm_err *e)
     for (int i = 0; i < (n ? n : 1) && rc == 0; i++)
         rc = drive_one(d, n ? d->t->args[i] : "-", &p, e);
     tool_progress_done(d->t);
+    record_ids_free(&d->ids);
     return rc;
 }
