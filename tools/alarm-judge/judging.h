@@ -4,7 +4,12 @@
 #ifndef ALARM_JUDGING_H
 #define ALARM_JUDGING_H
 
+#include <stdio.h>
+
+#include "bpe.h"
+#include "db_writer.h"
 #include "http.h"
+#include "http_cache.h"
 #include "judge_run.h"
 #include "opt.h"
 #include "run.h"
@@ -69,5 +74,28 @@ int summary_write(const tool *t, const judge_args *a, const summary_in *in, tool
 
 /* alarm-judge --summary-only: the summary of the judgments in t->db. */
 int summary_only_main(const tool *t, const judge_args *a);
+
+/* Everything one run holds, freed by judging_free. */
+typedef struct {
+    judge_set set;
+    judge_tmpl tmpl;
+    judge_tally *tallies;
+    size_t nt;
+    judge_progress prog;
+    tool_run run;
+    http_cache cache;     /* lookups on the run's connection, rows through the writer */
+    db_writer *writer;    /* cache rows and judgments */
+    char *auth, *url;
+    FILE *out;
+    bpe *tok;             /* --tokenizer */
+    double *words;        /* judge_set_words */
+    judge_rows rows;      /* the table's rows (--group) */
+} judging;
+
+/* report.c: the summary on stdout (and the store) and a line of counts on
+ * stderr (0, or -1 with e filled); after judgments failed for good, their
+ * causes and the advice, with the run row's message in e. */
+int judging_summarise(const tool *t, const judge_args *a, judging *j, alarm_err *e);
+void judging_report_failures(const tool *t, const judging *j, alarm_err *e);
 
 #endif
