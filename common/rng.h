@@ -10,5 +10,9 @@
 uint64_t rng_next(uint64_t *state);
 /* A double uniform in [0, 1), from the top 53 bits of rng_next. */
 double rng_unit(uint64_t *state);
+/* The (i+1)-th output of the stream rng_next draws from state `seed`,
+ * computed directly: a counter-based draw, so parallel loops and a backward
+ * pass regenerate exactly the values a forward pass used (dropout masks). */
+uint64_t rng_at(uint64_t seed, uint64_t i);
 
 #endif

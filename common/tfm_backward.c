@@ -36,11 +36,14 @@ static void heads_backward(tfm_model *m, float *dln)
     if (c->value_head) {
         const float *w = tfm_w(m, P, -1, TG_VH_W);
         float *dw = tfm_w(m, G, -1, TG_VH_W), *db = tfm_w(m, G, -1, TG_VH_B);
+        tfm_drop dd;
+        const tfm_drop *drop = tfm_drop_site(m, -1, TFM_DROP_SUMMARY, &dd);
         for (size_t n = 0; n < N; n++) {
             float d = m->dvalues[n];
             for (int i = 0; i < C; i++) {
-                dln[n * C + i] += d * w[i];
-                dw[i] += d * m->lnf[n * C + i];
+                float k = drop ? d * tfm_drop_mul(drop, n * C + i) : d;
+                dln[n * C + i] += k * w[i];
+                dw[i] += k * m->lnf[n * C + i];
             }
             *db += d;
         }
@@ -58,6 +61,19 @@ static void heads_backward(tfm_model *m, float *dln)
         }
 }
 
+/* The gradient a projection into the residual stream receives: dres
+ * itself, or a copy through the site's mask into the free buffer `scratch`
+ * when the forward dropped it. */
+static const float *proj_grad(const tfm_model *m, int l, int site, float *scratch, size_t N)
+{
+    tfm_drop dd;
+    const tfm_drop *d = tfm_drop_site(m, l, site, &dd);
+    if (!d)
+        return m->dres;
+    tfm_drop_mask(scratch, m->dres, N * m->cfg.C, d);
+    return scratch;
+}
+
 static void layer_backward(tfm_model *m, int l, const float *x)
 {
     const tfm_config *c = &m->cfg;
@@ -70,9 +86,12 @@ static void layer_backward(tfm_model *m, int l, const float *x)
     memset(m->dln, 0, N * c->C * sizeof(float));
     memset(m->datty, 0, N * AD * sizeof(float));
     memset(m->dqkv, 0, N * m->QKV * sizeof(float));
-    /* MLP: dres holds d(res3) and becomes d(res2) */
-    tfm_matmul_backward(m->dact, tfm_w(m, G, l, TW_PROJ_W), tfm_w(m, G, l, TW_PROJ_B), m->dres,
-                        a->act, tfm_w(m, P, l, TW_PROJ_W), N, c->FF, c->C, wt);
+    /* MLP: dres holds d(res3) and becomes d(res2); dln is free until the norm's */
+    tfm_matmul_backward(m->dact, tfm_w(m, G, l, TW_PROJ_W), tfm_w(m, G, l, TW_PROJ_B),
+                        proj_grad(m, l, TFM_DROP_RESID_MLP, m->dln, N), a->act,
+                        tfm_w(m, P, l, TW_PROJ_W), N, c->FF, c->C, wt);
+    if (m->drop.fon)
+        memset(m->dln, 0, N * c->C * sizeof(float));
     if (c->arch == TFM_GPT2)
         tfm_gelu_backward(m->dfc, m->dact, a->fc, a->gelu_t, N * c->FF);
     else
@@ -81,10 +100,12 @@ static void layer_backward(tfm_model *m, int l, const float *x)
                         tfm_w(m, P, l, TW_FC_W), N, c->C, m->FC, wt);
     norm_backward(m, m->dres, m->dln, a->res2, a->ln2_mean, a->ln2_rstd, l, TW_LN2_W, N);
     /* attention: dres becomes d(x) */
-    tfm_matmul_backward(m->datty, tfm_w(m, G, l, TW_O_W), tfm_w(m, G, l, TW_O_B), m->dres,
-                        a->atty, tfm_w(m, P, l, TW_O_W), N, AD, c->C, wt);
+    tfm_matmul_backward(m->datty, tfm_w(m, G, l, TW_O_W), tfm_w(m, G, l, TW_O_B),
+                        proj_grad(m, l, TFM_DROP_RESID_ATTN, m->dln, N), a->atty,
+                        tfm_w(m, P, l, TW_O_W), N, AD, c->C, wt);
+    tfm_drop da;
     tfm_attention_backward(m->dqkv, m->datt, m->datty, a->qkv, a->att, B, T, c->NH, c->NKV,
-                           c->HS);
+                           c->HS, tfm_drop_site(m, l, TFM_DROP_ATTN, &da));
     if (c->arch == TFM_LLAMA)
         tfm_rope(m->dqkv, m->rope_cos, m->rope_sin, NULL, N, T, m->QKV, c->NH + c->NKV, c->HS, 1);
     memset(m->dln, 0, N * c->C * sizeof(float));
@@ -104,6 +125,10 @@ void tfm_backward(tfm_model *m)
     norm_backward(m, m->dres, m->dln, last, m->lnf_mean, m->lnf_rstd, -1, TG_LNF_W, N);
     for (int l = c->L - 1; l >= 0; l--)
         layer_backward(m, l, l ? m->la[l - 1].res3 : m->encoded);
+    tfm_drop de;
+    const tfm_drop *d = tfm_drop_site(m, -1, TFM_DROP_EMBD, &de);
+    if (d)
+        tfm_drop_mask(m->dres, m->dres, N * c->C, d);
     tfm_embed_backward(tfm_w(m, m->grads, -1, TG_WTE), tfm_w(m, m->grads, -1, TG_WPE), m->dres,
                        m->tokens, m->fB, m->fT, c->C);
 }

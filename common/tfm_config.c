@@ -95,6 +95,9 @@ static int parse_gpt2(tfm_config *c, const cJSON *o, alarm_err *e)
         get_int(o, "n_positions", nctx, 1, 1 << 22, &c->maxT, e) ||
         get_int(o, "n_inner", 4 * c->C, 1, 1 << 20, &c->FF, e) ||
         get_num(o, "layer_norm_epsilon", 1e-5, 0, 1, &eps, e) ||
+        get_num(o, "embd_pdrop", 0.1, 0, 1, &c->embd_pdrop, e) ||
+        get_num(o, "attn_pdrop", 0.1, 0, 1, &c->attn_pdrop, e) ||
+        get_num(o, "resid_pdrop", 0.1, 0, 1, &c->resid_pdrop, e) ||
         get_bool(o, "tie_word_embeddings", 1, &c->tied, e))
         return -1;
     if (c->C % c->NH)
@@ -172,6 +175,7 @@ static int parse_llama(tfm_config *c, const cJSON *o, alarm_err *e)
         get_int(o, "max_position_embeddings", 2048, 1, 1 << 24, &c->maxT, e) ||
         get_num(o, "rms_norm_eps", 1e-6, 0, 1, &eps, e) ||
         get_num(o, "rope_theta", 10000, 1, 1e12, &c->rope_theta, e) ||
+        get_num(o, "attention_dropout", 0, 0, 1, &c->attn_pdrop, e) ||
         get_bool(o, "tie_word_embeddings", 0, &c->tied, e) ||
         get_bool(o, "attention_bias", 0, &c->qkv_bias, e) ||
         get_bool(o, "mlp_bias", 0, &mlp_bias, e) || parse_rope_scaling(c, o, e))
@@ -257,7 +261,8 @@ int tfm_config_parse(tfm_config *c, const char *json, alarm_err *e)
     }
     if (rc == 0 && (get_token_id(o, "bos_token_id", &c->bos_id, e) ||
                     get_token_id(o, "eos_token_id", &c->eos_id, e) ||
-                    get_token_id(o, "pad_token_id", &c->pad_id, e) || parse_heads(c, o, e)))
+                    get_token_id(o, "pad_token_id", &c->pad_id, e) || parse_heads(c, o, e) ||
+                    get_num(o, "summary_dropout_prob", 0.1, 0, 1, &c->summary_pdrop, e)))
         rc = -1;
     c->dtype = parse_dtype(o);
 out:
@@ -327,6 +332,9 @@ char *tfm_config_to_json(const tfm_config *c)
         cJSON_AddNumberToObject(o, "n_ctx", c->maxT);
         cJSON_AddNumberToObject(o, "n_inner", c->FF);
         cJSON_AddNumberToObject(o, "layer_norm_epsilon", c->eps);
+        cJSON_AddNumberToObject(o, "embd_pdrop", c->embd_pdrop);
+        cJSON_AddNumberToObject(o, "attn_pdrop", c->attn_pdrop);
+        cJSON_AddNumberToObject(o, "resid_pdrop", c->resid_pdrop);
         cJSON_AddStringToObject(o, "activation_function", "gelu_new");
     } else {
         cJSON_AddNumberToObject(o, "hidden_size", c->C);
@@ -338,6 +346,7 @@ char *tfm_config_to_json(const tfm_config *c)
         cJSON_AddNumberToObject(o, "max_position_embeddings", c->maxT);
         cJSON_AddNumberToObject(o, "rms_norm_eps", c->eps);
         cJSON_AddNumberToObject(o, "rope_theta", c->rope_theta);
+        cJSON_AddNumberToObject(o, "attention_dropout", c->attn_pdrop);
         cJSON_AddStringToObject(o, "hidden_act", "silu");
         if (strcmp(c->model_type, "qwen2"))
             cJSON_AddBoolToObject(o, "attention_bias", c->qkv_bias);
@@ -357,6 +366,8 @@ char *tfm_config_to_json(const tfm_config *c)
     add_id(o, "bos_token_id", c->bos_id);
     add_id(o, "eos_token_id", c->eos_id);
     add_id(o, "pad_token_id", c->pad_id);
+    if (c->value_head) /* trl reads it from the backbone's config */
+        cJSON_AddNumberToObject(o, "summary_dropout_prob", c->summary_pdrop);
     if (c->cls != TFM_CLS_NONE) {
         cJSON_AddNumberToObject(o, "num_labels", c->n_labels);
         cJSON *map = cJSON_AddObjectToObject(o, "id2label");
@@ -395,4 +406,8 @@ void tfm_config_init(tfm_config *c, tfm_arch arch, int V, int C, int L, int NH, 
     c->rope_theta = 10000;
     c->bos_id = c->eos_id = c->pad_id = -1;
     c->lm_head = 1;
+    /* GPT2Config's, LlamaConfig's and trl's defaults, as parsing an absent key gives */
+    double p = arch == TFM_GPT2 ? 0.1 : 0.0;
+    c->embd_pdrop = c->attn_pdrop = c->resid_pdrop = p;
+    c->summary_pdrop = 0.1;
 }

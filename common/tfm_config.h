@@ -52,6 +52,11 @@ typedef struct {
     int value_head;        /* 1: trl v_head.summary (scalar per position) */
     tfm_cls_kind cls;
     int n_labels;
+    /* dropout probabilities as config.json gives them (alarm-formats(5) section 7),
+       applied only while a trainer turns dropout on (tfm_set_dropout) */
+    double embd_pdrop, attn_pdrop, resid_pdrop; /* GPT-2's (0.1 when absent); Llama:
+                                                   attention_dropout in attn_pdrop */
+    double summary_pdrop; /* trl's summary_dropout_prob, the value head's (0.1) */
     /* the weights' dtype on disk ("torch_dtype"): ST_F32, ST_BF16 or ST_F16 (other
        names read as ST_F32, the compute dtype); tfm_load sets it from the tensors */
     st_dtype dtype;

@@ -53,10 +53,16 @@ static void heads_forward(tfm_model *m, int B, int T, int last_only)
     if (c->value_head) {
         const float *w = tfm_w(m, m->params, -1, TG_VH_W);
         float bias = *tfm_w(m, m->params, -1, TG_VH_B);
+        tfm_drop dd; /* trl's ValueHead drops the hidden state before v_head.summary */
+        const tfm_drop *d = tfm_drop_site(m, -1, TFM_DROP_SUMMARY, &dd);
         for (size_t n = 0; n < N; n++) {
             float s = bias;
-            for (int i = 0; i < C; i++)
-                s += m->lnf[n * C + i] * w[i];
+            if (!d)
+                for (int i = 0; i < C; i++)
+                    s += m->lnf[n * C + i] * w[i];
+            else
+                for (int i = 0; i < C; i++)
+                    s += m->lnf[n * C + i] * tfm_drop_mul(d, n * C + i) * w[i];
             m->values[n] = s;
         }
     }
@@ -73,6 +79,24 @@ static void heads_forward(tfm_model *m, int B, int T, int last_only)
         lm_head_last(m, B, T);
 }
 
+/* out = res + proj(inp), the projection (weight role wrole, its bias next)
+ * dropped first when the site drops (GPT-2's resid_pdrop). */
+static void proj_res(tfm_model *m, int l, int site, float *out, const float *res,
+                     const float *inp, int wrole, size_t N, int IC)
+{
+    const tfm_config *c = &m->cfg;
+    int wt = c->arch == TFM_LLAMA;
+    const float *w = tfm_w(m, m->params, l, wrole), *b = tfm_w(m, m->params, l, wrole + 1);
+    tfm_drop dd;
+    const tfm_drop *d = tfm_drop_site(m, l, site, &dd);
+    if (!d) {
+        tfm_matmul_forward_res(out, res, inp, w, b, N, IC, c->C, wt);
+        return;
+    }
+    tfm_matmul_forward(out, inp, w, b, N, IC, c->C, wt);
+    tfm_drop_add(out, res, out, N * c->C, d);
+}
+
 static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
 {
     const tfm_config *c = &m->cfg;
@@ -85,9 +109,10 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
                        c->C, m->QKV, wt);
     if (c->arch == TFM_LLAMA)
         tfm_rope(a->qkv, m->rope_cos, m->rope_sin, NULL, N, T, m->QKV, c->NH + c->NKV, c->HS, 0);
-    tfm_attention_forward(a->atty, a->att, a->qkv, B, T, c->NH, c->NKV, c->HS);
-    tfm_matmul_forward_res(a->res2, x, a->atty, tfm_w(m, P, l, TW_O_W), tfm_w(m, P, l, TW_O_B),
-                           N, AD, c->C, wt);
+    tfm_drop da;
+    tfm_attention_forward(a->atty, a->att, a->qkv, B, T, c->NH, c->NKV, c->HS,
+                          tfm_drop_site(m, l, TFM_DROP_ATTN, &da));
+    proj_res(m, l, TFM_DROP_RESID_ATTN, a->res2, x, a->atty, TW_O_W, N, AD);
     norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, l, TW_LN2_W, N);
     tfm_matmul_forward(a->fc, a->ln2, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B), N,
                        c->C, m->FC, wt);
@@ -95,8 +120,7 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
         tfm_gelu_forward(a->act, a->gelu_t, a->fc, N * c->FF);
     else
         tfm_swiglu_forward(a->act, a->fc, N, c->FF);
-    tfm_matmul_forward_res(a->res3, a->res2, a->act, tfm_w(m, P, l, TW_PROJ_W),
-                           tfm_w(m, P, l, TW_PROJ_B), N, c->FF, c->C, wt);
+    proj_res(m, l, TFM_DROP_RESID_MLP, a->res3, a->res2, a->act, TW_PROJ_W, N, c->FF);
 }
 
 static int forward(tfm_model *m, const int *tokens, const int *lens, int B, int T, int last_only,
@@ -117,9 +141,16 @@ static int forward(tfm_model *m, const int *tokens, const int *lens, int B, int 
     memcpy(m->tokens, tokens, (size_t)B * T * sizeof *tokens);
     m->fB = B;
     m->fT = T;
+    m->drop.fon = m->drop.on && !last_only; /* sampling never drops */
+    if (m->drop.fon)
+        m->drop.fdraw = m->drop.draw++;
     size_t N = (size_t)B * T;
     tfm_embed_forward(m->encoded, m->tokens, tfm_w(m, m->params, -1, TG_WTE),
                       tfm_w(m, m->params, -1, TG_WPE), B, T, c->C);
+    tfm_drop de;
+    const tfm_drop *d = tfm_drop_site(m, -1, TFM_DROP_EMBD, &de);
+    if (d)
+        tfm_drop_mask(m->encoded, m->encoded, N * (size_t)c->C, d);
     const float *x = m->encoded;
     for (int l = 0; l < c->L; l++) {
         layer_forward(m, l, x, B, T);

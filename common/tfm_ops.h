@@ -7,6 +7,31 @@
 #define ALARM_TFM_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* Inverted dropout of one site (alarm-formats(5) section 7): element i is
+ * zeroed when the i-th draw of key's stream (rng_at) falls below p, and
+ * kept elements scale by 1/(1-p). The mask is a function of (key, i), so a
+ * backward pass regenerates it and any number of threads draws the same. */
+typedef struct {
+    uint64_t key;
+    uint64_t below;  /* draws whose top 53 bits are below this are dropped */
+    float scale;     /* 1/(1-p); 0 when p is 1 */
+    float *buf;      /* attention: att-shaped scratch for the kept probabilities */
+} tfm_drop;
+
+void tfm_drop_init(tfm_drop *d, uint64_t key, double p);
+/* 0 or d->scale: what element i is multiplied by. */
+float tfm_drop_mul(const tfm_drop *d, size_t i);
+/* out[i] = inp[i] * mask(i) (out may equal inp). */
+void tfm_drop_mask(float *out, const float *inp, size_t n, const tfm_drop *d);
+/* out[i] = res[i] + inp[i] * mask(i) (out may equal res or inp). */
+void tfm_drop_add(float *out, const float *res, const float *inp, size_t n, const tfm_drop *d);
+/* A TFM_DROP_* site's dropout in the model's last forward (layer -1: the
+ * embeddings, the value head), filled into *d; NULL when that forward did
+ * not drop there (dropout off, or p = 0), so the pass is the plain one. */
+struct tfm_model;
+const tfm_drop *tfm_drop_site(const struct tfm_model *m, int layer, int site, tfm_drop *d);
 
 /* C (M, N) = alpha op(A) op(B) + beta C (row-major; op transposes when ta/tb),
  * the M rows split over the OpenMP threads, each calling OpenBLAS. */
@@ -63,12 +88,17 @@ void tfm_rope_table(float *cosv, float *sinv, int P, int HS, double theta, int s
 
 /* Causal attention. qkv (B, T, QKV) holds NH query heads, then NKV key heads,
  * then NKV value heads of HS each; query head h reads kv head h / (NH/NKV).
- * att (B, NH, T, T) keeps the probabilities; out (B, T, NH*HS). */
+ * att (B, NH, T, T) keeps the probabilities; out (B, T, NH*HS). drop (NULL:
+ * none) drops probabilities before they weigh the values, element
+ * ((b NH + h) T + t) T + j of the mask for row t, column j; the kept ones go
+ * to drop->buf, and att keeps them undropped for the softmax's backward. */
 void tfm_attention_forward(float *out, float *att, const float *qkv, int B, int T, int NH,
-                           int NKV, int HS);
-/* datt is scratch of att's shape (overwritten, not accumulated). */
+                           int NKV, int HS, const tfm_drop *drop);
+/* datt is scratch of att's shape (overwritten, not accumulated); drop the
+ * forward's (its masks regenerated, drop->buf unused). */
 void tfm_attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
-                            const float *att, int B, int T, int NH, int NKV, int HS);
+                            const float *att, int B, int T, int NH, int NKV, int HS,
+                            const tfm_drop *drop);
 
 /* out (B, T, C) = wte[tokens] (+ wpe[t] when wpe is not NULL). */
 void tfm_embed_forward(float *out, const int *tokens, const float *wte, const float *wpe,

@@ -132,6 +132,8 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
         float l;
         double w;
         tfm_zero_head_grads(m);
+        /* a micro-batch's dropout masks from its place in the run, so a resume draws them again */
+        tfm_dropout_seek(m, (uint64_t)st->step * (uint64_t)c->grad_accum + (uint64_t)a);
         if (d->loss(d->ctx, m, d->rows, k, 1.0f / (float)c->grad_accum, &l, &w, NULL, e) < 0) {
             *st = before;
             return -1;
@@ -160,19 +162,24 @@ int train_eval_task(tfm_model *m, train_data *d, const void *const *ex, size_t n
                     double *loss, void *tally, alarm_err *e)
 {
     double sum = 0, count = 0;
-    for (size_t i = 0; i < n; i += (size_t)batch) {
+    int drop = tfm_dropout_hold(m, 0); /* transformers evaluates in eval mode */
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i += (size_t)batch) {
         int k = n - i < (size_t)batch ? (int)(n - i) : batch;
         for (int r = 0; r < k; r++)
             d->rows[r] = ex[i + (size_t)r];
         float l;
         double w; /* the batch's mean loss weighs by what it is over */
-        if (d->loss(d->ctx, m, d->rows, k, 0.0f, &l, &w, tally, e) < 0)
-            return -1;
+        if (d->loss(d->ctx, m, d->rows, k, 0.0f, &l, &w, tally, e) < 0) {
+            rc = -1;
+            break;
+        }
         sum += (double)l * w;
         count += w;
     }
+    tfm_dropout_hold(m, drop);
     *loss = count > 0 ? sum / count : 0;
-    return 0;
+    return rc;
 }
 
 int train_eval(tfm_model *m, train_data *d, const seq *const *ex, size_t n, int batch,

@@ -69,6 +69,29 @@ loop() {
     jq -e '.kl_coef != 0.2' "$T/b5/ppo_state.json"
 }
 
+@test "--dropout: a step with the checkpoint's and the value head's dropout, the same twice at one thread, unlike the step without" {
+    combined "$M" 1 >"$T/c.jsonl"
+    step() { alarm-ppo --policy "$1" --ref "$M" --out "$2" --mini-batch 4 --threads 1 "${@:3}" \
+                 "$T/c.jsonl" >"$2.stats"; }
+    step "$M" "$T/d1" --dropout
+    step "$M" "$T/d2" --dropout
+    step "$M" "$T/n"
+    step "$M" "$T/s" --dropout --seed 7
+    for f in model.safetensors optimizer.safetensors; do cmp "$T/d1/$f" "$T/d2/$f"; done
+    cmp "$T/d1.stats" "$T/d2.stats"
+    ! cmp -s "$T/d1/model.safetensors" "$T/n/model.safetensors"
+    ! cmp -s "$T/d1/model.safetensors" "$T/s/model.safetensors"
+    # the old pass drops too (trl never leaves training mode), the reference's does not:
+    # at the first step, where policy and reference are one model, the KL is no longer 0
+    jq -e '."objective/kl" == 0' "$T/n.stats"
+    jq -e '."objective/kl" != 0' "$T/d1.stats"
+    # the chain goes on with dropout: its second step, run twice, the same
+    step "$T/d1" "$T/e1" --dropout
+    step "$T/d2" "$T/e2" --dropout
+    cmp "$T/e1/model.safetensors" "$T/e2/model.safetensors"
+    jq -e '.summary_dropout_prob == 0.1 and .resid_pdrop == 0.1' "$T/e1/config.json"
+}
+
 @test "the checkpoint carries a value head (zero for a policy without one) and the store a row" {
     combined "$M" 2 >"$T/c.jsonl"
     alarm-ppo --policy "$M" --ref "$M" --out "$T/o" --mini-batch 4 --ppo-epochs 1 --db "$T/s.db" \

@@ -94,6 +94,17 @@ kill_at() {
     [[ "$output" == *"examples"* ]]
 }
 
+@test "--dropout: the same run twice at one thread, unlike the run without" {
+    tiny_world seq
+    args=(--kind seq --init "$T/cfg.json" --tokenizer "$T/tok.json" --steps 10 --threads 1
+          --batch 8 --max-len 32 -q "$T/train.jsonl")
+    alarm-rm --out "$T/a" --dropout "${args[@]}"
+    alarm-rm --out "$T/b" --dropout "${args[@]}"
+    alarm-rm --out "$T/n" "${args[@]}"
+    cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
+    ! cmp -s "$T/a/model.safetensors" "$T/n/model.safetensors"
+}
+
 @test "--model: a language model's backbone gets a new head; a head of another kind is refused" {
     tiny_world seq
     alarm-sft --init "$T/cfg.json" --tokenizer "$T/tok.json" --out "$T/lm" --steps 2 \

@@ -68,6 +68,26 @@ kill_at() {
     cmp "$T/a/model.safetensors" "$T/c/model.safetensors"
 }
 
+@test "--dropout: the same run twice at one thread, unlike the run without; resumed after kill -9, exact" {
+    tiny_world
+    args=(--init "$T/cfg.json" --tokenizer "$T/tok.json" --val "$T/val.jsonl" --steps 30
+          --save-every 10 --threads 1 "${SFT_COPY[@]}" "$T/train.jsonl")
+    alarm-sft --out "$T/a" --dropout --db "$T/a.db" "${args[@]}"
+    alarm-sft --out "$T/n" --db "$T/n.db" "${args[@]}"
+    ! cmp -s "$T/a/model.safetensors" "$T/n/model.safetensors"
+    # the evaluations run without dropout: the one before training is the plain run's
+    q='SELECT val_loss FROM train_evals WHERE step = 0'
+    [ "$(sqlite3 "$T/a.db" "$q")" = "$(sqlite3 "$T/n.db" "$q")" ]
+    q='SELECT val_loss FROM train_evals WHERE step = 30'
+    [ "$(sqlite3 "$T/a.db" "$q")" != "$(sqlite3 "$T/n.db" "$q")" ]
+    alarm-sft --out "$T/b" --dropout "${args[@]}" &
+    kill_at "$T/b" 10 $!
+    alarm-sft --out "$T/b" --resume --dropout "${args[@]}"
+    for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
+    # the checkpoint keeps GPT2Config's probabilities for the next trainer
+    jq -e '.embd_pdrop == 0.1 and .attn_pdrop == 0.1 and .resid_pdrop == 0.1' "$T/a/config.json"
+}
+
 @test "bf16 weights on disk: the fp32 master copy keeps the resume exact" {
     tiny_world
     args=(--init "$T/cfg.json" --tokenizer "$T/tok.json" --steps 30 --save-every 10

@@ -26,8 +26,23 @@ static void reference_stream(void **state)
     }
 }
 
+/* rng_at(seed, i) is the (i+1)-th value of the stream from seed, whatever
+ * order it is asked in: what lets a backward pass regenerate dropout masks. */
+static void direct_access(void **state)
+{
+    (void)state;
+    uint64_t s = 42, want[64];
+    for (int i = 0; i < 64; i++)
+        want[i] = rng_next(&s);
+    for (int i = 63; i >= 0; i--)
+        assert_true(rng_at(42, (uint64_t)i) == want[i]);
+    assert_true(rng_at(0, 2) == 0x06c45d188009454full);
+    assert_true(rng_at(43, 0) != rng_at(42, 0));
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(reference_stream)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(reference_stream),
+                                       cmocka_unit_test(direct_access)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

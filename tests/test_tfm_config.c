@@ -161,6 +161,47 @@ static void dtype_names(void **state)
     }
 }
 
+/* Dropout probabilities: GPT2Config's 0.1 and LlamaConfig's 0 when absent,
+ * trl's summary_dropout_prob 0.1; given ones are read and written back. */
+static void dropout_keys(void **state)
+{
+    (void)state;
+    tfm_config c, d;
+    alarm_err e;
+    const char *g = "{\"model_type\":\"gpt2\",\"vocab_size\":10,\"n_embd\":8,\"n_head\":2,"
+                    "\"n_layer\":1";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s}", g);
+    assert_int_equal(tfm_config_parse(&c, buf, &e), 0);
+    assert_true(c.embd_pdrop == 0.1 && c.attn_pdrop == 0.1 && c.resid_pdrop == 0.1);
+    assert_true(c.summary_pdrop == 0.1);
+    snprintf(buf, sizeof buf, "%s,\"embd_pdrop\":0.0,\"attn_pdrop\":0.25,\"resid_pdrop\":0.5,"
+             "\"summary_dropout_prob\":0.3}", g);
+    assert_int_equal(tfm_config_parse(&c, buf, &e), 0);
+    assert_true(c.embd_pdrop == 0 && c.attn_pdrop == 0.25 && c.resid_pdrop == 0.5);
+    assert_true(c.summary_pdrop == 0.3);
+    c.value_head = 1; /* the value head's probability is written with the head */
+    char *j = tfm_config_to_json(&c);
+    assert_int_equal(tfm_config_parse(&d, j, &e), 0);
+    free(j);
+    d.value_head = 1;
+    assert_memory_equal(&c, &d, sizeof c);
+    const char *l = "{\"model_type\":\"llama\",\"vocab_size\":10,\"hidden_size\":8,"
+                    "\"intermediate_size\":16,\"num_hidden_layers\":1,\"num_attention_heads\":2";
+    snprintf(buf, sizeof buf, "%s}", l);
+    assert_int_equal(tfm_config_parse(&c, buf, &e), 0);
+    assert_true(c.attn_pdrop == 0 && c.embd_pdrop == 0 && c.resid_pdrop == 0);
+    snprintf(buf, sizeof buf, "%s,\"attention_dropout\":0.2}", l);
+    assert_int_equal(tfm_config_parse(&c, buf, &e), 0);
+    assert_true(c.attn_pdrop == 0.2);
+    j = tfm_config_to_json(&c);
+    assert_non_null(strstr(j, "\"attention_dropout\""));
+    free(j);
+    snprintf(buf, sizeof buf, "%s,\"attn_pdrop\":1.5}", g);
+    assert_int_equal(tfm_config_parse(&c, buf, &e), -1);
+    assert_non_null(strstr(e.msg, "\"attn_pdrop\" must be a number in [0, 1]"));
+}
+
 static void expect_error(const char *json, const char *needle)
 {
     tfm_config c;
@@ -206,6 +247,7 @@ int main(void)
         cmocka_unit_test(sliding_window),
         cmocka_unit_test(heads_and_round_trip),
         cmocka_unit_test(dtype_names),
+        cmocka_unit_test(dropout_keys),
         cmocka_unit_test(errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -194,7 +194,7 @@ typedef struct { float *out, *att, *qkv, *r; int B, T, NH, NKV, HS; } at_ctx;
 static double at_loss(void *p)
 {
     at_ctx *c = p;
-    tfm_attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->NH, c->NKV, c->HS);
+    tfm_attention_forward(c->out, c->att, c->qkv, c->B, c->T, c->NH, c->NKV, c->HS, NULL);
     return dot(c->out, c->r, (size_t)c->B * c->T * c->NH * c->HS);
 }
 
@@ -220,7 +220,7 @@ static void attention_grad(void **state)
             assert_true(fabs(s - 1) < 1e-5);
             assert_true(t + 1 == c.T || c.att[t * c.T + t + 1] == 0.0f);
         }
-        tfm_attention_backward(dq, datt, c.r, c.qkv, c.att, c.B, c.T, c.NH, c.NKV, c.HS);
+        tfm_attention_backward(dq, datt, c.r, c.qkv, c.att, c.B, c.T, c.NH, c.NKV, c.HS, NULL);
         fd_check("attention", c.qkv, nq, dq, at_loss, &c, 200, &rng, H, ATOL, RTOL);
         free(c.out), free(c.att), free(c.qkv), free(c.r), free(dq), free(datt);
     }

@@ -98,7 +98,7 @@ static const tool_spec spec = {
              "[--adaptive-kl TARGET,HORIZON | --fixed-kl] [--kl-penalty kl|abs|mse|full] "
              "[--cliprange C] [--cliprange-value C] [--vf-coef V] [--gamma G] [--lam L] "
              "[--early-stop --target-kl K] [--max-grad-norm N] [--ratio-threshold R] "
-             "[--stop-on kl=X,entropy=Y] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
+             "[--stop-on kl=X,entropy=Y] [--dropout] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
     .about = "One PPO update of the policy on the combined records (FILE..., or standard\n"
              "input) of alarm-select: writes the new checkpoint to --out and the step's\n"
              "statistics as one JSON line to standard output.\n",

@@ -8,6 +8,7 @@
 
 #include "ppo_cli.h"
 #include "ppo_stats.h"
+#include "rng.h"
 #include "tfm_ckpt.h"
 
 /* Records recs[idx[0..k)] into the batch (idx NULL: recs[i0..i0+k)). */
@@ -159,6 +160,11 @@ static int alloc_tokens(ppo_run *R, alarm_err *e)
 int ppo_step(ppo_run *R, alarm_err *e)
 {
     ppo_tokens *T = &R->tok;
+    /* --dropout: the policy in training mode for all its passes, the old one
+     * too, as trl 0.5 never switches it (alarm-ppo(1)); the reference stays in
+     * eval mode. Each step of a chain its own masks, the same on a rerun. */
+    if (R->t->dropout && tfm_set_dropout(&R->pol, 1, rng_at(R->t->seed, (uint64_t)R->chain.step), e) < 0)
+        return -1;
     if (alloc_tokens(R, e) < 0 || old_pass(R, e) < 0)
         return -1;
     ppo_batch b = {.n = R->n, .first = T->first, .lp = T->lp, .ref = T->ref,

@@ -50,7 +50,7 @@ static const tool_spec spec = {
              "[--epochs N | --steps N] [--lr X] [--schedule cosine|linear|constant] "
              "[--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch B] [--grad-accum K] "
              "[--max-len T] [--truncate error|left] [--save-every N] [--resume] "
-             "[--save-dtype f32|bf16|f16] [--seed S] [--db FILE] [FILE...]",
+             "[--save-dtype f32|bf16|f16] [--dropout] [--seed S] [--db FILE] [FILE...]",
     .about = "Trains a reward model on preference records (--kind seq: a score, by the\n"
              "Bradley-Terry loss) or span-label records (--kind spans: a label at each\n"
              "span's last token), FILE... or standard input. Writes the checkpoint DIR,\n"

@@ -25,7 +25,7 @@ static const tool_spec spec = {
              "[--val FILE] [--epochs N | --steps N] [--lr X] [--schedule cosine|linear|constant] "
              "[--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch B] [--grad-accum K] "
              "[--max-len T] [--truncate error|left] [--save-every N] [--resume] "
-             "[--save-dtype f32|bf16|f16] [--seed S] [--db FILE] [FILE...]",
+             "[--save-dtype f32|bf16|f16] [--dropout] [--seed S] [--db FILE] [FILE...]",
     .about = "Fine-tunes a model on demonstration records (FILE..., or standard input): loss\n"
              "on each response and the EOS after it, never on the prompt. Writes the\n"
              "checkpoint DIR, resumable exactly with --resume.\n",

@@ -41,6 +41,8 @@ enum {
                    TOOL_SCORE,
     /* tools that load a checkpoint's weights */
     TOOL_LOADS_WEIGHTS = TOOL_MODEL_LOGPROBS | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM,
+    /* tools that train a model */
+    TOOL_TRAINS = TOOL_SFT | TOOL_PPO | TOOL_RM,
 };
 
 typedef enum {
@@ -91,6 +93,7 @@ typedef struct tool {
     long threads;      /* --threads, 0: the default */
     int quiet;         /* --quiet */
     int no_check_weights; /* --no-check-weights: skip the NaN/inf scan at load */
+    int dropout;       /* --dropout: train with the checkpoint's dropout */
     int help, version;
     int progress;      /* progress lines allowed: stderr is a terminal, not --quiet */
 } tool;

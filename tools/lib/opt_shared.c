@@ -17,6 +17,8 @@ const opt_def opt_shared[] = {
      .tools = TOOL_ALL & ~TOOL_MODEL, .type = OPT_FLAG, .off = offsetof(tool, quiet)},
     {.name = "no-check-weights", .help = "do not scan the weights for NaN and infinities at load",
      .tools = TOOL_LOADS_WEIGHTS, .type = OPT_FLAG, .off = offsetof(tool, no_check_weights)},
+    {.name = "dropout", .help = "train with the checkpoint's dropout (off: each step deterministic)",
+     .tools = TOOL_TRAINS, .type = OPT_FLAG, .off = offsetof(tool, dropout)},
     {.name = "help", .short_name = 'h', .help = "this help", .tools = TOOL_ALL,
      .type = OPT_FLAG, .off = offsetof(tool, help)},
     {.name = "version", .help = "the program's name and version", .tools = TOOL_ALL,

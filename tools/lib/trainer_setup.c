@@ -157,7 +157,10 @@ int trainer_setup(trainer *T, alarm_err *e)
     T->se = (seq_enc){.tok = T->tok, .max_tokens = T->m.T - T->reserve, .vocab = c->V,
                       .trunc = T->a->trunc_left ? SEQ_TRUNC_LEFT : SEQ_TRUNC_ERROR,
                       .limit_name = T->limit_name};
-    return tfm_train_alloc(&T->m, e) < 0 || seq_enc_init(&T->se, e) < 0 ? -1 : 0;
+    if (tfm_train_alloc(&T->m, e) < 0 ||
+        (T->t->dropout && tfm_set_dropout(&T->m, 1, T->t->seed, e) < 0))
+        return -1;
+    return seq_enc_init(&T->se, e) < 0 ? -1 : 0;
 }
 
 void trainer_teardown(trainer *T)
