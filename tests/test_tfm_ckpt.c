@@ -223,7 +223,8 @@ static void save_dtypes_and_shards(void **state)
 {
     (void)state;
     static const tfm_save_opts cases[] = {
-        {ST_BF16, 0}, {ST_F16, 0}, {ST_F32, 10000}, {ST_BF16, 6000}, {ST_F16, 1}};
+        {.dtype = ST_BF16}, {.dtype = ST_F16}, {.dtype = ST_F32, .max_shard_bytes = 10000},
+        {.dtype = ST_BF16, .max_shard_bytes = 6000}, {.dtype = ST_F16, .max_shard_bytes = 1}};
     static const char *const torch_names[] = {"float32", "float16", "bfloat16"}; /* by st_dtype */
     const char *names[] = {"gpt2_value", "llama_gqa_untied"};
     for (int k = 0; k < 2; k++) {
@@ -257,7 +258,7 @@ static void save_dtypes_and_shards(void **state)
             assert_memory_equal(b.params, want, a.nparams * sizeof *want);
 
             b.cfg.dtype = o->dtype; /* as tfm_load left it */
-            tfm_save_opts as_loaded = {b.cfg.dtype, o->max_shard_bytes};
+            tfm_save_opts as_loaded = {.dtype = b.cfg.dtype, .max_shard_bytes = o->max_shard_bytes};
             if (tfm_save_as(&b, again, NULL, &as_loaded, &e) < 0 ||
                 tfm_load(&b2, again, 1, 4, 0, &e) < 0)
                 fail_msg("%s", e.msg);
@@ -286,7 +287,7 @@ static void save_failures_leave_nothing(void **state)
     snprintf(out, sizeof out, "%s/ckpt", parent);
 
     /* A bad option is refused before anything is created. */
-    tfm_save_opts bad = {ST_OTHER, 0};
+    tfm_save_opts bad = {.dtype = ST_OTHER};
     assert_int_equal(tfm_save_as(&a, out, NULL, &bad, &e), -1);
     assert_non_null(strstr(e.msg, "F32, BF16 or F16"));
     assert_int_equal(count_entries(parent), 0);
@@ -296,7 +297,7 @@ static void save_failures_leave_nothing(void **state)
      * writes fail with EFBIG even for root. Fresh, then over an old checkpoint. */
     snprintf(old, sizeof old, "%s/old", parent);
     assert_int_equal(tfm_save(&a, old, NULL, &e), 0);
-    tfm_save_opts sharded = {ST_F32, 10000};
+    tfm_save_opts sharded = {.dtype = ST_F32, .max_shard_bytes = 10000};
     for (int over_old = 0; over_old < 2; over_old++) {
         if (over_old) {
             snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", old, out);
