@@ -16,7 +16,8 @@
 # ask the same two questions, each sent once.
 
 FIX="$BATS_TEST_DIRNAME/fixtures/judge"
-SERVER="$BATS_TEST_DIRNAME/servers/chat_server.py"
+SERVER="$BATS_TEST_DIRNAME/servers/chat_server.py" SERVER_URL_PATH=/v1
+load lib/server
 SYSTEMS=(hier="$FIX/hier.jsonl" hol="$FIX/hol.jsonl" asp="$FIX/asp.jsonl")
 
 setup() {
@@ -24,24 +25,6 @@ setup() {
     SERVER_PID=
     unset OPENAI_API_KEY
 }
-
-teardown() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
-    true
-}
-
-# start_server [server options]: sets PORT, URL and SERVER_PID; log in $T/log.
-start_server() {
-    : >"$T/port"
-    /usr/bin/python3 "$SERVER" --log "$T/log" --max-seconds 60 "$@" >"$T/port" 3>&- &
-    SERVER_PID=$!
-    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-    PORT=$(cat "$T/port")
-    URL="http://127.0.0.1:$PORT/v1"
-    [ -n "$PORT" ]
-}
-
-requests() { if [ -f "$T/log" ]; then wc -l <"$T/log"; else echo 0; fi; }
 
 # The user messages in the cache of $T/db, one JSON string a line, sorted.
 questions() {

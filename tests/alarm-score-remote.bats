@@ -7,18 +7,13 @@
 
 bats_require_minimum_version 1.5.0
 
-load lib/score_server
+load lib/server
 
 setup() {
     T="$BATS_TEST_TMPDIR"
     SERVER_PID=
     unset ALARM_DB
     alarm-synth demos -n 6 >"$T/demos.jsonl"
-}
-
-teardown() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
-    true
 }
 
 # A shell coprocess that answers each line read with the line "$1" (which
@@ -154,9 +149,6 @@ answers() { printf '{ n=0; while read -r l; do n=$((n+1)); %s; done; }' "$1"; }
     [ "$(sqlite3 "$T/s.db" "SELECT count(*) FROM rewards WHERE aspect = 'f' AND spans IS NOT NULL")" -eq 6 ]
     [ "$(sqlite3 "$T/s.db" "SELECT kind, scored, failed FROM scorers")" = "cmd|6|0" ]
 }
-
-
-requests() { if [ -f "$T/log" ]; then wc -l <"$T/log"; else echo 0; fi; }
 
 # records ID:TEXT...: one record a line, id and response.
 records() { for r in "$@"; do jq -cn --arg id "${r%%:*}" --arg t "${r#*:}" '{id: $id, response: $t}'; done; }

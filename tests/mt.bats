@@ -4,18 +4,13 @@
 # speaking LanguageTool's /v2/check: the run completes, the grammar aspect
 # came from the server, and the store and results are complete.
 bats_require_minimum_version 1.5.0
-load lib/score_server
+load lib/server
 
 setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
     T="$BATS_TEST_TMPDIR"
     SERVER_PID=
     unset OPENAI_API_KEY ALARM_DB
-}
-
-teardown() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; fi
-    true
 }
 
 # N German-English pairs of a tiny grammar: "der hund läuft" / "the dog runs".
