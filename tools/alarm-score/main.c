@@ -2,7 +2,6 @@
  * the same kind table, common/score.h) over records and writes each with
  * "rewards" added or merged (alarm-formats(5) section 3). See alarm-score(1).
  * Options from the table, the record driver, the store run, score_batch. */
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,7 @@
 #include "opt.h"
 #include "out.h"
 #include "run.h"
-#include "score_batch.h"
+#include "score_cli.h"
 #include "shard.h"
 
 typedef struct {
@@ -64,73 +63,6 @@ static const tool_spec spec = {
     .opts = opts,
     .page = "alarm-score(1)",
 };
-
-typedef struct {
-    scorer *sc;
-    score_aspect *asp;
-    size_t n;
-    int all; /* one batch: --normalize auto */
-} scorers;
-
-static long find(const scorers *s, const char *name, size_t len)
-{
-    for (size_t k = 0; k < s->n; k++)
-        if (strlen(s->sc[k].spec.name) == len && !strncmp(s->sc[k].spec.name, name, len))
-            return (long)k;
-    return -1;
-}
-
-/* --normalize NAME=MEAN,STD or NAME=auto */
-static int set_norm(scorers *s, const char *v, alarm_err *e)
-{
-    const char *eq = strchr(v, '=');
-    long k = eq ? find(s, v, (size_t)(eq - v)) : -1;
-    if (k < 0)
-        return err_set(e, "--normalize '%s': expected NAME=MEAN,STD or NAME=auto for a --scorer",
-                       v);
-    score_aspect *a = &s->asp[k];
-    if (a->norm)
-        return err_set(e, "--normalize: %s given twice", s->sc[k].spec.name);
-    if (!strcmp(eq + 1, "auto"))
-        return a->norm = SCORE_NORM_AUTO, s->all = 1, 0;
-    const char *comma = strchr(eq + 1, ',');
-    char mean[64];
-    if (!comma || (size_t)(comma - eq - 1) >= sizeof mean)
-        return err_set(e, "--normalize '%s': expected NAME=MEAN,STD or NAME=auto", v);
-    snprintf(mean, sizeof mean, "%.*s", (int)(comma - eq - 1), eq + 1);
-    a->norm = SCORE_NORM_GIVEN;
-    if (opt_parse_double("--normalize MEAN", mean, -1e300, 1e300, &a->mean, e) < 0 ||
-        opt_parse_double("--normalize STD", comma + 1, 1e-300, 1e300, &a->std, e) < 0)
-        return -1;
-    return 0;
-}
-
-static int open_scorers(scorers *s, const args *a, const score_env *env, alarm_err *e)
-{
-    if (a->specs.n == 0)
-        return err_set(e, "no --scorer given");
-    s->sc = calloc(a->specs.n, sizeof *s->sc);
-    s->asp = calloc(a->specs.n, sizeof *s->asp);
-    if (!s->sc || !s->asp)
-        return err_set(e, "out of memory");
-    for (size_t k = 0; k < a->specs.n; k++, s->n++) {
-        if (scorer_open(&s->sc[k], a->specs.v[k], env, e) < 0)
-            return s->n++, -1;
-        const char *name = s->sc[k].spec.name;
-        if (find(s, name, strlen(name)) >= 0)
-            return s->n++, err_set(e, "--scorer: two scorers are named %s", name);
-    }
-    for (size_t k = 0; k < a->norms.n; k++)
-        if (set_norm(s, a->norms.v[k], e) < 0)
-            return -1;
-    for (size_t k = 0; k < a->lower.n; k++) {
-        long i = find(s, a->lower.v[k], strlen(a->lower.v[k]));
-        if (i < 0)
-            return err_set(e, "--lower-better %s: no --scorer is named so", a->lower.v[k]);
-        s->asp[i].lower_better = 1;
-    }
-    return 0;
-}
 
 typedef struct {
     score_batch b;
@@ -208,7 +140,7 @@ int main(int argc, char **argv)
     int status = opt_parse(&t, &spec, &a, argc, argv);
     score_env env = {.concurrency = a.concurrency, .threads = t.threads, .secret = secret};
     l.writer = &env.writer;
-    if (status < 0 && open_scorers(&s, &a, &env, &e) < 0)
+    if (status < 0 && scorers_open(&s, &a.specs, &a.norms, &a.lower, &env, &e) < 0)
         status = tool_usage(&t, "%s", e.msg);
     /* a shard's mean and std would not be the whole input's (alarm-score(1)) */
     if (status < 0 && s.all && a.shard_n > 1)
@@ -233,10 +165,7 @@ int main(int argc, char **argv)
     status = run_end(&run, &t, NULL) < 0 ? TOOL_FAIL : tool_finish(&t, TOOL_OK);
 done:
     score_batch_free(&l.b);
-    for (size_t k = 0; k < s.n; k++)
-        scorer_close(&s.sc[k]);
-    free(s.sc);
-    free(s.asp);
+    scorers_close(&s);
     opt_list_free(&a.specs);
     opt_list_free(&a.norms);
     opt_list_free(&a.lower);
