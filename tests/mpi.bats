@@ -41,8 +41,9 @@ demos() { awk -v n="$1" -v seed=1 -f "$ROOT/pipelines/copy-task.awk" >"$2"; }
     np2 "$MPI/alarm-sft" "${SFT[@]}" --out "$T/two" --db "$T/two.db" "$T/d.jsonl"
     [ "$(losses "$T/one.db")" = "$(losses "$T/two.db")" ]
     [ "$(losses "$T/two.db" | wc -l)" -eq 2 ]
-    # lr 3e-3: a share weighed wrongly moves weights by about the learning rate
-    close weights "$T/one" "$T/two" 1e-4
+    # lr 3e-3: rounding moves a weight by about 1e-4 (Adam on gradients near 0), a share weighed wrongly
+    # by about the lr and changes the losses
+    close weights "$T/one" "$T/two" 1e-3
     [ "$(sqlite3 "$T/two.db" 'SELECT count(*) || status FROM runs')" = 1ok ]
     cmp "$T/one/trainer_state.json" "$T/two/trainer_state.json"
 }
