@@ -25,7 +25,7 @@ setup() {
 }
 
 np2() { mpirun --allow-run-as-root --oversubscribe -np 2 "$@"; }
-# on_rank1 FILE_0 FILE_1 TOOL ARGS...: TOOL ARGS then rank 0 reads FILE_0, rank 1 FILE_1
+# on_rank1 A B TOOL ARGS...: TOOL ARGS A on rank 0, TOOL ARGS B on rank 1
 on_rank1() {
     local a="$1" b="$2"
     shift 2
@@ -114,8 +114,7 @@ combined() {
     cp -r "$M" "$T/nan"
     python3 "$ROOT/tests/lib/st_set.py" "$T/nan/model.safetensors" transformer.ln_f.weight 0 nan
     args=(--steps 2 --lr 3e-3 --batch 8 --max-len 32 --threads 1 -q --no-check-weights --out "$T/o" "$T/d.jsonl")
-    run np2 sh -c 'm=$1; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && m=$2; shift 2; exec "$@" --model "$m"' sh \
-        "$M" "$T/nan" "$MPI/alarm-sft" "${args[@]}"
+    run on_rank1 "$M" "$T/nan" "$MPI/alarm-sft" "${args[@]}" --model
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"alarm-sft: step 1: the loss is NaN"* ]]
@@ -123,8 +122,7 @@ combined() {
     # rank 1 starts from other (finite) weights: the ranks' weights differ at the checkpoint
     cp -r "$M" "$T/other"
     python3 "$ROOT/tests/lib/st_set.py" "$T/other/model.safetensors" transformer.ln_f.weight 0 0.5
-    run np2 sh -c 'm=$1; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && m=$2; shift 2; exec "$@" --model "$m"' sh \
-        "$M" "$T/other" "$MPI/alarm-sft" "${args[@]}"
+    run on_rank1 "$M" "$T/other" "$MPI/alarm-sft" "${args[@]}" --model
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"alarm-sft: rank 1's weights differ from rank 0's: the ranks have diverged"* ]]
