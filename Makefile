@@ -77,6 +77,8 @@ HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
 mpi-trainers:
 	$(MAKE) MPI=1 BUILD=$(BUILD)-mpi trainers
 TEST_MPI := $(if $(and $(HAVE_MPI),$(filter-out 1,$(MPI))),mpi-trainers)
+# where tests/mpi.bats finds them: this build's own under MPI=1
+MPI_TEST_BUILD := $(CURDIR)/$(if $(filter 1,$(MPI)),$(BUILD),$(BUILD)-mpi)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -129,10 +131,10 @@ unit-tests: $(TESTS)
 
 # The README's test command. Prints one closing line "tests: N passed, N failed".
 test: tools unit-tests $(TEST_MPI)
-	BUILD=$(BUILD) tests/run-tests.sh
+	BUILD=$(BUILD) ALARM_TEST_MPI_BUILD=$(MPI_TEST_BUILD) tests/run-tests.sh
 
 test-long: tools unit-tests $(TEST_MPI)
-	BUILD=$(BUILD) ALARM_LONG_TESTS=1 tests/run-tests.sh
+	BUILD=$(BUILD) ALARM_TEST_MPI_BUILD=$(MPI_TEST_BUILD) ALARM_LONG_TESTS=1 tests/run-tests.sh
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The trainers under mpirun (`make MPI=1`, built into BUILD-mpi by `make test`
-# when Open MPI is installed): two ranks take the one-process steps (losses
+# when Open MPI is installed; ALARM_TEST_MPI_BUILD says where): two ranks take the one-process steps (losses
 # and statistics equal, weights within fp32 rounding), rank 0 alone writes one
 # run into the store, and a failure on rank 1 (a bad record it alone reads, a
 # NaN only its model gives, weights that diverge) stops both ranks with its
@@ -10,7 +10,7 @@ setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
     B="${ALARM_TEST_BUILD:-$ROOT/build}"
     PATH="$B/bin:$PATH"
-    MPI="$B-mpi/bin"
+    MPI="${ALARM_TEST_MPI_BUILD:-$B-mpi}/bin"
     M="$ROOT/tests/fixtures/tfm/lm_gpt2_tok"
     T="$BATS_TEST_TMPDIR"
     command -v mpirun >/dev/null || skip "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"
