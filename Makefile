@@ -12,6 +12,11 @@ CC      ?= cc
 # of dist_serial.c), into its own directory so it never mixes its objects
 # with the serial build's.
 MPI     ?= 0
+HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
+# MPI=auto: MPI=1 when pkg-config finds Open MPI, else the serial build
+ifeq ($(MPI),auto)
+override MPI := $(if $(HAVE_MPI),1,0)
+endif
 ifeq ($(MPI),1)
 BUILD   ?= build-mpi
 endif
@@ -73,7 +78,6 @@ trainers: $(BUILD)/layers.ok $(TRAINERS)
 
 # `make test` also builds the trainers with MPI, into $(BUILD)-mpi, when Open
 # MPI is installed (tests/mpi.bats runs them; it skips without mpirun).
-HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
 mpi-trainers:
 	$(MAKE) MPI=1 BUILD=$(BUILD)-mpi trainers
 TEST_MPI := $(if $(and $(HAVE_MPI),$(filter-out 1,$(MPI))),mpi-trainers)
