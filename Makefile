@@ -8,6 +8,18 @@
 # into libalarm.a: the library takes no argv, prints nothing, reads no environment.
 
 CC      ?= cc
+# MPI=1: the data-parallel build against Open MPI (common/dist_mpi.c instead
+# of dist_serial.c), into its own directory so it never mixes its objects
+# with the serial build's.
+MPI     ?= 0
+HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
+# MPI=auto: MPI=1 when pkg-config finds Open MPI, else the serial build
+ifeq ($(MPI),auto)
+override MPI := $(if $(HAVE_MPI),1,0)
+endif
+ifeq ($(MPI),1)
+BUILD   ?= build-mpi
+endif
 BUILD   ?= build
 PREFIX  ?= /usr/local
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -24,7 +36,14 @@ override CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -fopenmp -fno-math-errn
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lhyphen -lm
 override LDFLAGS += -fopenmp $(EXTRA_LDFLAGS)
 
-LIB_SRC   := $(sort $(wildcard common/*.c))
+ifeq ($(MPI),1)
+override CPPFLAGS += $(shell pkg-config --cflags ompi-c)
+override LDLIBS   += $(shell pkg-config --libs ompi-c)
+DIST_OFF  := common/dist_serial.c
+else
+DIST_OFF  := common/dist_mpi.c
+endif
+LIB_SRC   := $(filter-out $(DIST_OFF),$(sort $(wildcard common/*.c)))
 TOOL_SRC  := $(sort $(wildcard tools/alarm-*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TESTLIB_SRC := $(sort $(wildcard tests/lib/*.c))
@@ -43,7 +62,7 @@ TLIBA     := $(BUILD)/libtools.a
 TOOL_CPPFLAGS := -Itools/lib
 MANPAGES  := $(sort $(wildcard man/*.[1-9]))
 
-.PHONY: all tools test unit-tests test-sanitize test-long fuzz bench demo deps \
+.PHONY: all tools trainers mpi-trainers test unit-tests test-sanitize test-long fuzz bench demo deps \
         install uninstall clean valgrind test-tokenizer-npm
 
 all: tools
@@ -52,6 +71,18 @@ all: tools
 .SECONDARY:
 
 tools: $(BUILD)/layers.ok $(TOOLS)
+
+# The tools that run data-parallel under mpirun (common/dist).
+TRAINERS := $(BUILD)/bin/alarm-sft $(BUILD)/bin/alarm-rm $(BUILD)/bin/alarm-ppo
+trainers: $(BUILD)/layers.ok $(TRAINERS)
+
+# `make test` also builds the trainers with MPI, into $(BUILD)-mpi, when Open
+# MPI is installed (tests/mpi.bats runs them; it skips without mpirun).
+mpi-trainers:
+	$(MAKE) MPI=1 BUILD=$(BUILD)-mpi trainers
+TEST_MPI := $(if $(and $(HAVE_MPI),$(filter-out 1,$(MPI))),mpi-trainers)
+# where tests/mpi.bats finds them: this build's own under MPI=1
+MPI_TEST_BUILD := $(CURDIR)/$(if $(filter 1,$(MPI)),$(BUILD),$(BUILD)-mpi)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -103,11 +134,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TESTLIB_OBJ) $(LIBA)
 unit-tests: $(TESTS)
 
 # The README's test command. Prints one closing line "tests: N passed, N failed".
-test: tools unit-tests
-	BUILD=$(BUILD) tests/run-tests.sh
+test: tools unit-tests $(TEST_MPI)
+	BUILD=$(BUILD) ALARM_TEST_MPI_BUILD=$(MPI_TEST_BUILD) tests/run-tests.sh
 
-test-long: tools unit-tests
-	BUILD=$(BUILD) ALARM_LONG_TESTS=1 tests/run-tests.sh
+test-long: tools unit-tests $(TEST_MPI)
+	BUILD=$(BUILD) ALARM_TEST_MPI_BUILD=$(MPI_TEST_BUILD) ALARM_LONG_TESTS=1 tests/run-tests.sh
 
 # Same tests under AddressSanitizer + UndefinedBehaviorSanitizer (leaks included).
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -143,7 +174,7 @@ $(BUILD)/servers/%: tests/servers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $< -o $@
 
-bench: tools $(BENCH_SERVERS)
+bench: tools $(BENCH_SERVERS) $(TEST_MPI)
 	BUILD=$(BUILD) tests/bench/run.sh
 
 # The whole experiment (pipelines/demo.mk; DEMO=quick for the small one), on
@@ -154,7 +185,7 @@ demo: tools
 # Debian packages the build, the tests and the demo need.
 DEB_PKGS := build-essential pkg-config libsqlite3-dev libcjson-dev libcurl4-openssl-dev \
             libopenblas-dev libpcre2-dev libicu-dev libhyphen-dev hyphen-en-us libexttextcat-dev python3-pyphen gnuplot-nox libcmocka-dev bats jq sqlite3 groff-base python3 curl \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev openmpi-bin libopenmpi-dev
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(DEB_PKGS)
@@ -170,6 +201,6 @@ uninstall:
 	@for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$$(basename $$m); done
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-mpi build-san-mpi
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -148,6 +148,13 @@ void tfm_zero_grad(tfm_model *m);
 /* Zeroes only the head-output gradients a loss adds into: between the
  * micro-batches of one accumulated step. */
 void tfm_zero_head_grads(tfm_model *m);
+/* Multiplies the head-output gradients of the last forward's rows by k: a
+ * data-parallel rank weighs its share of a micro-batch (backward is linear). */
+void tfm_scale_head_grads(tfm_model *m, float k);
+
+/* The contiguous span of gradients the optimizer updates, *n floats: what
+ * data-parallel ranks all-reduce between backward and tfm_optim_step. */
+float *tfm_trainable_grads(const tfm_model *m, size_t *n);
 
 /* lp[i] = log p(ids[i] | the positions up to row rows[i]) for n (b * T + t)
  * rows of the last forward: the log-softmax of the LM head at those rows,

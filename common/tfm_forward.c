@@ -191,6 +191,19 @@ void tfm_zero_head_grads(tfm_model *m)
         memset(m->dcls, 0, BT * m->cfg.n_labels * sizeof(float));
 }
 
+void tfm_scale_head_grads(tfm_model *m, float k)
+{
+    size_t BT = (size_t)m->fB * m->fT;
+    float *g[3] = {m->dlogits, m->dvalues, m->dcls};
+    size_t n[3] = {BT * m->cfg.V, BT, BT * m->cfg.n_labels};
+    for (int h = 0; h < 3; h++)
+        if (g[h]) {
+#pragma omp parallel for if (n[h] > OMP_MIN_ELEMS)
+            for (size_t i = 0; i < n[h]; i++)
+                g[h][i] *= k;
+        }
+}
+
 TFM_AVX2_CLONE int tfm_loss_lm(tfm_model *m, const int *targets, float scale, float *out,
                                alarm_err *e)
 {

@@ -34,6 +34,12 @@ float tfm_lr_at(const tfm_adamw *o, int step)
     return (float)(o->lr * 0.5 * (1.0 + cos(M_PI * progress)));
 }
 
+float *tfm_trainable_grads(const tfm_model *m, size_t *n)
+{
+    *n = m->nparams; /* every parameter trains */
+    return m->grads;
+}
+
 float tfm_grad_norm(const tfm_model *m)
 {
     double s = 0;

@@ -1,11 +1,13 @@
 /* train: the loop of train.h, over any task's loss; the LM loss on seq
- * sequences (alarm-sft's) is the built-in task. */
+ * sequences (alarm-sft's) is the built-in task. Under mpirun each rank
+ * takes its share of every micro-batch (common/dist). */
 #include "train.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "rng.h"
 
 static int lm_loss(void *ctx, tfm_model *m, const void *const *ex, int k, float scale,
@@ -118,6 +120,31 @@ static int next_rows(train_data *d, const train_cfg *c, train_state *st)
     return k;
 }
 
+/* This rank's share of a micro-batch of k rows, through the task's loss:
+ * lw = {its mean loss x its weight, its weight}, summed over the ranks, and
+ * its head gradients weighed by its part of the total weight, so the
+ * ranks' gradients add up to the whole micro-batch's mean (HF's average). */
+static int share(tfm_model *m, const train_cfg *c, train_data *d, int k, double lw[2],
+                 alarm_err *e)
+{
+    size_t lo, hi;
+    float l = 0;
+    double w = 0;
+    dist_share((size_t)k, &lo, &hi);
+    int rc = hi > lo ? d->loss(d->ctx, m, d->rows + lo, (int)(hi - lo),
+                               1.0f / (float)c->grad_accum, &l, &w, NULL, e) : 0;
+    if (dist_agree(rc, e) < 0)
+        return -1;
+    lw[0] = (double)l * w;
+    lw[1] = w;
+    dist_sum_doubles(lw, 2);
+    if (lw[1] > 0 && w != lw[1])
+        tfm_scale_head_grads(m, (float)(w / lw[1]));
+    if (hi > lo && isfinite(lw[0]))
+        tfm_backward(m);
+    return 0;
+}
+
 int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d, float *loss,
                float *gnorm, alarm_err *e)
 {
@@ -129,24 +156,27 @@ int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d,
     tfm_zero_grad(m);
     for (int a = 0; a < c->grad_accum; a++) {
         int k = next_rows(d, c, st);
-        float l;
-        double w;
+        double lw[2];
         tfm_zero_head_grads(m);
         /* a micro-batch's dropout masks from its place in the run, so a resume draws them again */
         tfm_dropout_seek(m, (uint64_t)st->step * (uint64_t)c->grad_accum + (uint64_t)a);
-        if (d->loss(d->ctx, m, d->rows, k, 1.0f / (float)c->grad_accum, &l, &w, NULL, e) < 0) {
+        if (share(m, c, d, k, lw, e) < 0) {
             *st = before;
             return -1;
         }
+        /* every rank sees the same sums, so all stop together */
+        double l = lw[1] > 0 ? lw[0] / lw[1] : lw[0];
         if (!isfinite(l)) {
             *st = before;
             return err_set(e, "step %ld: the loss is %s; the weights are left as they were",
                            st->step + 1, isnan(l) ? "NaN" : "infinite");
         }
-        sum += l;
-        st->tokens += w;
-        tfm_backward(m);
+        sum += (float)l;
+        st->tokens += lw[1];
     }
+    size_t n;
+    float *g = tfm_trainable_grads(m, &n);
+    dist_sum_floats(g, n);
     *gnorm = tfm_optim_step(m, &c->opt, (int)st->step);
     if (!isfinite(*gnorm)) {
         *st = before;

@@ -5,8 +5,11 @@
  * micro-batch's mean loss, divided by grad_accum), clipping and the schedule
  * of tfm_optim, a token-weighted evaluation loss, and a state small enough
  * to write beside each checkpoint (train_state.c) so a resumed run goes on
- * exactly where the killed one was. Gradients live in m->grads, one array:
- * the place an all-reduce will hook in. */
+ * exactly where the killed one was. Under mpirun (common/dist) each rank
+ * takes a contiguous share of every micro-batch, weighed by its part of the
+ * micro-batch's weight (target tokens, pairs, spans: summed over the ranks),
+ * and the trainable gradients are all-reduced as one array before clipping,
+ * so P ranks take the one-process step on the same --batch. */
 #ifndef ALARM_TRAIN_H
 #define ALARM_TRAIN_H
 
@@ -88,7 +91,8 @@ long train_steps_per_epoch(const train_cfg *c, size_t n);
 /* One optimizer step on m (built for the task's micro-batch, tfm_train_alloc'd):
  * *loss is the step's mean micro-batch loss, *gnorm the gradient norm
  * before clipping. A non-finite loss is an error naming the step, and the
- * weights are left as they were. */
+ * weights are left as they were. Under mpirun a failure on any rank fails
+ * the step on every rank, with that rank's message. */
 int train_step(tfm_model *m, const train_cfg *c, train_state *st, train_data *d, float *loss,
                float *gnorm, alarm_err *e);
 

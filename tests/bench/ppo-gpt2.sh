@@ -16,11 +16,7 @@ pkgs="sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc"
 ${CC:-cc} -O2 -fopenmp -Icommon -o "$out/gen-model" tests/bench/gen-model.c "$BUILD/libalarm.a" \
     $(pkg-config --libs $pkgs) -lm
 "$out/gen-model" "$out/g" 50257 768 12 12 1024
-awk 'BEGIN { srand(5); for (i = 0; i < 16; i++) { p = ""; r = ""; d = ""
-    for (j = 0; j < 32; j++) { p = p (j ? "," : "") int(rand() * 50257); r = r (j ? "," : "") int(rand() * 50257)
-        d = d (j ? "," : "") (j == 31 ? (i % 4) / 4 : 0) }
-    printf "{\"id\":\"r%d\",\"prompt_tokens\":[%s],\"response_tokens\":[%s],\"reward\":{\"dense\":[%s],\"total\":%s}}\n",
-        i, p, r, d, (i % 4) / 4 } }' >"$out/c.jsonl"
+tests/bench/gen-combined.sh 16 50257 32 32 5 >"$out/c.jsonl"
 echo "== one PPO step, GPT-2 124M shape, 16 records x 64 tokens, 1 epoch, minibatch 8, $THREADS threads," \
      "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 t0=$(date +%s.%N)

@@ -116,6 +116,16 @@ int ppo_read(ppo_run *R, alarm_err *e)
     return 0;
 }
 
+uint64_t ppo_records_hash(const ppo_run *R)
+{
+    uint64_t h = TRAIN_HASH_START;
+    for (size_t i = 0; i < R->n; i++) {
+        h = train_hash_seq(h, &R->recs[i].s);
+        h = train_hash_bytes(h, R->recs[i].dense, (size_t)R->recs[i].s.nr * sizeof(float));
+    }
+    return h;
+}
+
 void ppo_run_free(ppo_run *R)
 {
     for (size_t i = 0; i < R->n; i++) {

@@ -8,8 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "dist.h"
 #include "out.h"
 #include "ppo_cli.h"
+#include "ranks.h"
 
 static int parse_adaptive(void *p, const char *v, alarm_err *e)
 {
@@ -133,11 +136,20 @@ static void settle(ppo_run *R)
 
 static int run(ppo_run *R, alarm_err *e)
 {
-    if (ppo_read(R, e) < 0 || ppo_load(R, e) < 0)
+    /* every rank reads everything; they agree before rank 0 opens the store */
+    int rc = ppo_read(R, e) < 0 || ppo_load(R, e) < 0 ? -1 : 0;
+    if (dist_agree(rc, e) < 0)
+        return -1;
+    uint64_t h = ppo_records_hash(R);
+    if (dist_same(&h, sizeof h, "records", e) < 0)
         return -1;
     settle(R);
-    if (run_start(&R->run, R->t, e) < 0 || ppo_step(R, e) < 0)
+    if (dist_agree(run_start(&R->run, R->t, e), e) < 0)
         return -1;
+    double t0 = clock_mono();
+    if (ppo_step(R, e) < 0)
+        return -1;
+    ranks_report(R->t, clock_mono() - t0);
     return ppo_save(R, e);
 }
 
@@ -156,8 +168,10 @@ int main(int argc, char **argv)
         return tool_usage(&t, "--policy, --ref and --out are required");
     if (!strcmp(a.out, a.policy))
         return tool_usage(&t, "--out must differ from --policy (the policy stays as it was)");
-    ppo_run R = {.t = &t, .a = &a};
     alarm_err e;
+    if (ranks_init(&t, &e) < 0)
+        return tool_finish(&t, tool_fail(&t, e.msg));
+    ppo_run R = {.t = &t, .a = &a};
     const char *failure = NULL;
     status = TOOL_OK;
     if (run(&R, &e) < 0) {

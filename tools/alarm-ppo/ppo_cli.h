@@ -65,6 +65,8 @@ typedef struct {
 } ppo_run;
 
 int ppo_read(ppo_run *R, alarm_err *e);
+/* A fingerprint of the records read (tokens, dense rewards), in order. */
+uint64_t ppo_records_hash(const ppo_run *R);
 void ppo_run_free(ppo_run *R);
 
 /* Loads policy (with a value head) and reference; the chain's state when

@@ -2,21 +2,44 @@
 #include <math.h>
 #include <string.h>
 
+#include "dist.h"
 #include "ppo_stats.h"
+
+/* The summed minibatch statistics, in one order for adding and reducing. */
+static size_t mb_fields(ppo_mb_stats *t, double *f[15])
+{
+    double *p[] = {&t->pg_loss, &t->vf_loss, &t->total, &t->entropy, &t->approxkl,
+                   &t->policykl, &t->clipfrac, &t->adv_mean, &t->ret_mean, &t->ret_var,
+                   &t->vpred, &t->verror, &t->vclipfrac, &t->val_mean, &t->val_var};
+    memcpy(f, p, sizeof p);
+    return sizeof p / sizeof *p;
+}
 
 void ppo_stats_add(ppo_stats_acc *acc, const ppo_mb_stats *s)
 {
-    ppo_mb_stats *t = &acc->sum;
-    double *dst[] = {&t->pg_loss, &t->vf_loss, &t->total, &t->entropy, &t->approxkl,
-                     &t->policykl, &t->clipfrac, &t->adv_mean, &t->ret_mean, &t->ret_var,
-                     &t->vpred, &t->verror, &t->vclipfrac, &t->val_mean, &t->val_var};
-    const double src[] = {s->pg_loss, s->vf_loss, s->total, s->entropy, s->approxkl,
-                          s->policykl, s->clipfrac, s->adv_mean, s->ret_mean, s->ret_var,
-                          s->vpred, s->verror, s->vclipfrac, s->val_mean, s->val_var};
-    for (size_t k = 0; k < sizeof src / sizeof *src; k++)
-        *dst[k] += src[k];
+    ppo_mb_stats one = *s;
+    double *dst[15], *src[15];
+    size_t n = mb_fields(&acc->sum, dst);
+    mb_fields(&one, src);
+    for (size_t k = 0; k < n; k++)
+        *dst[k] += *src[k];
     acc->minibatches++;
     acc->skipped += s->skipped;
+}
+
+void ppo_stats_reduce(ppo_stats_acc *acc)
+{
+    double *f[15], v[17];
+    size_t n = mb_fields(&acc->sum, f);
+    for (size_t k = 0; k < n; k++)
+        v[k] = *f[k];
+    v[n] = (double)acc->minibatches;
+    v[n + 1] = (double)acc->skipped;
+    dist_sum_doubles(v, n + 2);
+    for (size_t k = 0; k < n; k++)
+        *f[k] = v[k];
+    acc->minibatches = (long)v[n];
+    acc->skipped = (long)v[n + 1];
 }
 
 int ppo_check_batch(ppo_run *R, ppo_stats_acc *acc, alarm_err *e)

@@ -18,6 +18,8 @@ typedef struct {
 } ppo_stats_acc;
 
 void ppo_stats_add(ppo_stats_acc *acc, const ppo_mb_stats *s);
+/* Under mpirun: the minibatch sums of every rank's minibatches, on every rank. */
+void ppo_stats_reduce(ppo_stats_acc *acc);
 
 /* The invariants of the batch (alarm-ppo(1)): every dense reward on a token
  * of its own response, and the reward trained on summing to reward.total. */

@@ -1,12 +1,14 @@
 /* alarm-ppo's outputs: the new checkpoint in --out (alarm-formats(5)
  * section 7, atomic) with what the next step of the chain needs, and the
- * step's statistics: a JSON line on stdout, --stats, the store's ppo_steps. */
+ * step's statistics: a JSON line on stdout, --stats, the store's ppo_steps.
+ * Under mpirun, rank 0's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ckpt.h"
 #include "ppo_cli.h"
+#include "ranks.h"
 #include "tfm_ckpt.h"
 
 static int write_state(const ckpt_writer *w, void *ctx, alarm_err *e)
@@ -39,8 +41,9 @@ static int record(ppo_run *R, const char *line, alarm_err *e)
     return rc;
 }
 
-int ppo_save(ppo_run *R, alarm_err *e)
+static int write_all(void *ctx, alarm_err *e)
 {
+    ppo_run *R = ctx;
     const ppo_args *a = R->a;
     tfm_save_opts o = {.dtype = R->pol.cfg.dtype, .extra = write_state, .extra_ctx = R};
     char *line = cJSON_PrintUnformatted(R->stats);
@@ -59,4 +62,9 @@ int ppo_save(ppo_run *R, alarm_err *e)
         printf("%s\n", line);
     free(line);
     return rc;
+}
+
+int ppo_save(ppo_run *R, alarm_err *e)
+{
+    return ranks_write(R->pol.params, R->pol.nparams, write_all, R, e);
 }

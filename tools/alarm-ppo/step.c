@@ -1,11 +1,14 @@
 /* alarm-ppo's step (alarm-formats(5) section 5): the old pass over every
  * record (policy log-probabilities and values, reference log-probabilities),
  * the rewards and advantages of common/ppo, then the epochs of shuffled
- * minibatches through the policy, each with its loss's gradient backwards. */
+ * minibatches through the policy, each with its loss's gradient backwards.
+ * Under mpirun the ranks share the old pass and each step's minibatches;
+ * everything over the whole batch (rewards, whitening, the KL) sees all of it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "ppo_cli.h"
 #include "ppo_stats.h"
 #include "rng.h"
@@ -20,15 +23,21 @@ static int fill(ppo_run *R, const size_t *idx, size_t i0, int k, alarm_err *e)
     return seq_batch_fill(&R->sb, rows, k, 0, e);
 }
 
-/* The batch's old log-probabilities, values and reference log-probabilities. */
-static int old_pass(ppo_run *R, alarm_err *e)
+/* The batch's old log-probabilities, values and reference log-probabilities:
+ * chunk c of --mini-batch records on rank c mod P, with the dropout draw of
+ * the one-process run, so every rank ends with the whole batch's. */
+static int old_chunks(ppo_run *R, alarm_err *e)
 {
     ppo_tokens *T = &R->tok;
     seq_batch *sb = &R->sb;
     int M = (int)R->a->mini_batch, V = R->pol.cfg.V;
-    for (size_t i0 = 0; i0 < R->n; i0 += (size_t)M) {
+    size_t P = (size_t)dist_size(), c = 0;
+    for (size_t i0 = 0; i0 < R->n; i0 += (size_t)M, c++) {
+        if (c % P != (size_t)dist_rank())
+            continue;
         int k = R->n - i0 < (size_t)M ? (int)(R->n - i0) : M;
         size_t at = T->first[i0];
+        tfm_dropout_seek(&R->pol, c);
         if (fill(R, NULL, i0, k, e) < 0 ||
             tfm_forward(&R->pol, sb->tokens, sb->lens, sb->B, sb->T, e) < 0 ||
             tfm_token_logprobs(&R->pol, sb->rows, sb->targets, sb->n, T->lp + at, e) < 0 ||
@@ -48,6 +57,19 @@ static int old_pass(ppo_run *R, alarm_err *e)
                                                            : "value");
         }
     }
+    return 0;
+}
+
+/* The old pass on every rank's chunks; the arrays (zero where another rank
+ * computed) summed into the whole batch's. */
+static int old_pass(ppo_run *R, alarm_err *e)
+{
+    ppo_tokens *T = &R->tok;
+    if (dist_agree(old_chunks(R, e), e) < 0)
+        return -1;
+    float *arr[] = {T->lp, T->ref, T->values, T->kl_full};
+    for (size_t k = 0; k < (R->cfg.penalty == PPO_FULL ? 4u : 3u); k++)
+        dist_sum_floats(arr[k], T->ntok);
     return 0;
 }
 
@@ -92,11 +114,50 @@ static int minibatch(ppo_run *R, const size_t *idx, float *mb[4], ppo_mb_stats *
     return 0;
 }
 
+/* One optimizer step's K minibatches from order: minibatch k on rank k mod
+ * P, whole, since trl's statistics and ratio skip are per minibatch; its
+ * dropout draw is the one-process run's (first + k). The ranks' gradients
+ * summed, then the step. */
+static int update(ppo_run *R, long ep, const size_t *order, uint64_t first, float *mb[4],
+                  ppo_mb_stats *s, ppo_stats_acc *acc, alarm_err *e)
+{
+    size_t M = (size_t)R->a->mini_batch, K = (size_t)R->a->grad_accum;
+    size_t P = (size_t)dist_size();
+    int rc = 0;
+    tfm_zero_grad(&R->pol);
+    for (size_t k = (size_t)dist_rank(); !rc && k < K; k += P) {
+        tfm_dropout_seek(&R->pol, first + k);
+        rc = minibatch(R, order + k * M, mb, s, e);
+        if (!rc)
+            ppo_stats_add(acc, s);
+    }
+    if (dist_agree(rc, e) < 0)
+        return -1;
+    size_t n;
+    float *g = tfm_trainable_grads(&R->pol, &n);
+    dist_sum_floats(g, n);
+    float norm = tfm_optim_step(&R->pol, &R->tc.opt, (int)R->ts.step);
+    R->ts.step++;
+    acc->grad_norm_sum += norm;
+    acc->updates++;
+    return isfinite(norm) ? 0 : err_set(e, "epoch %ld: the gradient norm is not finite", ep + 1);
+}
+
+/* The early stop's policykl: the epoch's last minibatch's, from its rank. */
+static double last_policykl(const ppo_run *R, const ppo_mb_stats *s)
+{
+    double kl = (size_t)dist_rank() == (size_t)(R->a->grad_accum - 1) % (size_t)dist_size()
+                    ? s->policykl : 0;
+    dist_sum_doubles(&kl, 1);
+    return kl;
+}
+
 /* ppo_epochs passes of minibatches; early stop on the last policykl. */
 static int epochs(ppo_run *R, ppo_stats_acc *acc, alarm_err *e)
 {
     const ppo_args *a = R->a;
     size_t M = (size_t)a->mini_batch, K = (size_t)a->grad_accum, groups = R->n / (M * K);
+    uint64_t chunks = (R->n + M - 1) / M; /* the old pass's dropout draws */
     size_t *order = malloc(R->n * sizeof *order);
     size_t maxtok = M * (size_t)R->maxT;
     float *buf = malloc(4 * maxtok * sizeof *buf);
@@ -106,23 +167,11 @@ static int epochs(ppo_run *R, ppo_stats_acc *acc, alarm_err *e)
         train_order(order, R->n, R->t->seed, R->chain.step * a->ppo_epochs + ep);
         ppo_mb_stats s = {0};
         for (size_t g = 0; !rc && g < groups; g++) {
-            tfm_zero_grad(&R->pol);
-            for (size_t k = 0; !rc && k < K; k++) {
-                rc = minibatch(R, order + (g * K + k) * M, mb, &s, e);
-                if (!rc)
-                    ppo_stats_add(acc, &s);
-            }
-            if (rc)
-                break;
-            float norm = tfm_optim_step(&R->pol, &R->tc.opt, (int)R->ts.step);
-            if (!isfinite(norm))
-                rc = err_set(e, "epoch %ld: the gradient norm is not finite", ep + 1);
-            R->ts.step++;
-            acc->grad_norm_sum += norm;
-            acc->updates++;
+            rc = update(R, ep, order + g * K * M, chunks + ((uint64_t)ep * groups + g) * K, mb,
+                        &s, acc, e);
         }
         acc->epochs = ep + 1;
-        if (!rc && a->early_stop && s.policykl > 1.5 * a->target_kl) {
+        if (!rc && a->early_stop && last_policykl(R, &s) > 1.5 * a->target_kl) {
             acc->early_stopped = 1;
             break;
         }
@@ -145,8 +194,8 @@ static int alloc_tokens(ppo_run *R, alarm_err *e)
     size_t n = T->ntok, mb = (size_t)R->a->mini_batch * (size_t)R->maxT;
     float **arr[] = {&T->lp, &T->ref, &T->kl_full, &T->values, &T->dense, &T->kl,
                      &T->non_score, &T->rewards, &T->adv, &T->ret};
-    for (size_t k = 0; k < sizeof arr / sizeof *arr; k++)
-        if (!(*arr[k] = malloc(n * sizeof(float))))
+    for (size_t k = 0; k < sizeof arr / sizeof *arr; k++) /* zeroed: the old pass sums them */
+        if (!(*arr[k] = calloc(n ? n : 1, sizeof(float))))
             return err_set(e, "out of memory");
     float **per_mb[] = {&T->new_lp, &T->new_v, &T->ent, &T->dlp, &T->dv};
     for (size_t k = 0; k < sizeof per_mb / sizeof *per_mb; k++)
@@ -175,6 +224,7 @@ int ppo_step(ppo_run *R, alarm_err *e)
     if (ppo_check_batch(R, &acc, e) < 0 || ppo_health(R, &acc, e) < 0 ||
         ppo_advantages(&R->cfg, &b, e) < 0 || epochs(R, &acc, e) < 0)
         return -1;
+    ppo_stats_reduce(&acc);
     if (tfm_check_finite(&R->pol, e) < 0)
         return err_prefix(e, "after the update");
     return ppo_stats_make(R, &acc, e);

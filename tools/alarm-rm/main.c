@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dist.h"
 #include "out.h"
+#include "ranks.h"
 #include "rm_cli.h"
 
 static int parse_kind(void *p, const char *v, alarm_err *e)
@@ -89,7 +91,8 @@ static int split_labels(rm_run *R, alarm_err *e)
     return R->n_labels < 2 ? err_set(e, "--labels %s: at least two labels", R->a->labels) : 0;
 }
 
-static int run(rm_run *R, alarm_err *e)
+/* Everything before the steps; under mpirun the ranks agree on it after. */
+static int prepare(rm_run *R, alarm_err *e)
 {
     trainer *T = &R->T;
     const trainer_args *a = T->a;
@@ -117,7 +120,14 @@ static int run(rm_run *R, alarm_err *e)
                              (int)a->batch, seq ? rm_pair_loss : rm_span_loss, &R->task, e) < 0 ||
         trainer_start(T, e) < 0)
         return -1;
-    return trainer_train(T, e);
+    return 0;
+}
+
+static int run(rm_run *R, alarm_err *e)
+{
+    if (dist_agree(prepare(R, e), e) < 0)
+        return -1;
+    return trainer_train(&R->T, e);
 }
 
 int main(int argc, char **argv)
@@ -131,6 +141,9 @@ int main(int argc, char **argv)
     const char *misuse = a.kind < 0 ? "--kind seq|spans is required" : trainer_check_args(&a.tr);
     if (misuse)
         return tool_usage(&t, "%s", misuse);
+    alarm_err e;
+    if (ranks_init(&t, &e) < 0)
+        return tool_finish(&t, tool_fail(&t, e.msg));
     rm_run R = {.T = {.t = &t, .a = &a.tr, .rows_per_example = a.kind == RM_SEQ ? 2 : 1,
                       .limit_name = "--max-len", .unit = a.kind == RM_SEQ ? "pairs" : "spans",
                       .eos_why = "so a batch has no token to pad with"},
@@ -138,7 +151,6 @@ int main(int argc, char **argv)
     R.T.user = &R;
     R.T.head = head;
     R.T.extra = rm_write_extra;
-    alarm_err e;
     int rc = run(&R, &e);
     status = trainer_end(&R.T, rc, &e);
     rm_task_free(&R.task);

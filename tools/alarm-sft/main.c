@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dist.h"
 #include "out.h"
+#include "ranks.h"
 #include "sft_cli.h"
 
 static const opt_def opts[] = {
@@ -41,7 +43,8 @@ static int evaluate(trainer *T, trainer_eval *ev, alarm_err *e)
                       (int)T->a->batch, &ev->loss, e);
 }
 
-static int run(sft_run *R, alarm_err *e)
+/* Everything before the steps; under mpirun the ranks agree on it after. */
+static int prepare(sft_run *R, alarm_err *e)
 {
     trainer *T = &R->T;
     const trainer_args *a = T->a;
@@ -58,7 +61,14 @@ static int run(sft_run *R, alarm_err *e)
     if (train_data_init(&T->data, ex, R->train.n, (int)a->batch, T->m.T, e) < 0 ||
         trainer_start(T, e) < 0)
         return -1;
-    return trainer_train(T, e);
+    return 0;
+}
+
+static int run(sft_run *R, alarm_err *e)
+{
+    if (dist_agree(prepare(R, e), e) < 0)
+        return -1;
+    return trainer_train(&R->T, e);
 }
 
 int main(int argc, char **argv)
@@ -72,11 +82,13 @@ int main(int argc, char **argv)
     const char *misuse = trainer_check_args(&a.tr);
     if (misuse)
         return tool_usage(&t, "%s", misuse);
+    alarm_err e;
+    if (ranks_init(&t, &e) < 0)
+        return tool_finish(&t, tool_fail(&t, e.msg));
     sft_run R = {.T = {.t = &t, .a = &a.tr, .rows_per_example = 1, .reserve = 1,
                        .limit_name = "--max-len (less the EOS)", .unit = "tokens",
                        .eos_why = "so the model could not learn to stop"}};
     R.T.user = &R;
-    alarm_err e;
     int rc = run(&R, &e);
     status = trainer_end(&R.T, rc, &e);
     sft_set_free(&R.train);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dist.h"
+
 void tool_init(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -19,6 +21,8 @@ void tool_init(void)
 /* "TOOL: message\n" on stderr. */
 static void put_message(const tool *t, const char *fmt, va_list ap)
 {
+    if (dist_rank() != 0)
+        return; /* rank 0 says what the ranks agreed (tools/lib/ranks.h) */
     fprintf(stderr, "%s: ", t->name);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -98,9 +102,11 @@ int tool_fail(const tool *t, const char *msg)
 int tool_finish(const tool *t, int status)
 {
     errno = 0;
-    if (fflush(stdout) == 0 && !ferror(stdout))
-        return status;
+    int ok = fflush(stdout) == 0 && !ferror(stdout);
     int err = errno ? errno : EIO;
+    dist_finish();
+    if (ok)
+        return status;
     if (err == EPIPE || reader_gone())
         return status; /* the reader went away (| head): a quiet exit */
     tool_error(t, "error writing standard output: %s", strerror(err));

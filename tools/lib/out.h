@@ -35,7 +35,8 @@ int tool_stdout_closed(void);
 int tool_fail(const tool *t, const char *msg);
 
 /* Flushes stdout and returns `status` when everything written reached it or
- * its reader closed the pipe (quietly); else TOOL_FAIL after a message. */
+ * its reader closed the pipe (quietly); else TOOL_FAIL after a message.
+ * A process among mpirun's ranks leaves them here (dist_finish). */
 int tool_finish(const tool *t, int status);
 
 #endif

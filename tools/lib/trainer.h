@@ -133,7 +133,10 @@ void trainer_settle(trainer *T, size_t n, uint64_t data_hash);
 int trainer_start(trainer *T, alarm_err *e);
 
 /* The loop: steps until the last, an evaluation and checkpoint each epoch
- * (or --save-every steps) and after the last step. */
+ * (or --save-every steps) and after the last step. Under mpirun the ranks
+ * first agree (dist_agree) on everything before it, the setup, the
+ * records and trainer_start, and on having read the same records; rank 0
+ * alone writes, after checking that every rank holds the same weights. */
 int trainer_train(trainer *T, alarm_err *e);
 
 /* Writes a checkpoint of T's model into dir (with the trainer's state when

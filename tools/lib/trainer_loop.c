@@ -1,13 +1,16 @@
 /* trainer_loop: a trainer's steps, evaluations (a line on stderr, a
  * train_evals row in the store, alarm-formats(5) section 8) and checkpoints
  * (section 7): --out with everything a resume needs, and --out.best, the
- * weights of the lowest validation loss so far. */
+ * weights of the lowest validation loss so far. Under mpirun every rank
+ * evaluates and rank 0 alone writes (ranks.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "dist.h"
 #include "out.h"
+#include "ranks.h"
 #include "st.h"
 #include "tfm_ckpt.h"
 #include "trainer.h"
@@ -108,9 +111,31 @@ static int record(trainer *T, double epoch, double lr, double train_loss,
     return run_batch_commit(&T->run, e);
 }
 
+/* What a checkpoint writes: --out.best, --out and the train_evals row. */
+typedef struct {
+    trainer *T;
+    const trainer_eval *ev;
+    double epoch, lr, train_loss;
+    int best;
+} saving;
+
+static int save_all(void *ctx, alarm_err *e)
+{
+    saving *x = ctx;
+    trainer *T = x->T;
+    const char *out = T->a->out;
+    char best_dir[4096];
+    if (x->best && (size_t)snprintf(best_dir, sizeof best_dir, "%s.best", out) >= sizeof best_dir)
+        return err_set(e, "%s: path too long", out);
+    /* the best first: a kill between the two is redone identically on resume */
+    if ((x->best && trainer_save(T, best_dir, 0, e) < 0) ||
+        trainer_save(T, out, TRAIN_SAVE_OPTIMIZER, e) < 0)
+        return -1;
+    return record(T, x->epoch, x->lr, x->train_loss, x->ev, 1, x->best, e);
+}
+
 static int checkpoint(trainer *T, double train_loss, alarm_err *e)
 {
-    const trainer_args *a = T->a;
     trainer_eval ev = {.loss = -1, .accuracy = -1};
     int best = 0;
     if (T->evaluate) {
@@ -132,17 +157,8 @@ static int checkpoint(trainer *T, double train_loss, alarm_err *e)
             fprintf(stderr, ", val loss %.4f%s%s", ev.loss, ev.text, best ? " (best)" : "");
         fprintf(stderr, ", lr %.3g\n", lr);
     }
-    char best_dir[4096];
-    int rc = 0;
-    if (best && (size_t)snprintf(best_dir, sizeof best_dir, "%s.best", a->out) >= sizeof best_dir)
-        rc = err_set(e, "%s: path too long", a->out);
-    /* the best first: a kill between the two is redone identically on resume */
-    if (rc == 0 && best)
-        rc = trainer_save(T, best_dir, 0, e);
-    if (rc == 0)
-        rc = trainer_save(T, a->out, TRAIN_SAVE_OPTIMIZER, e);
-    if (rc == 0)
-        rc = record(T, epoch, lr, train_loss, &ev, 1, best, e);
+    saving x = {T, &ev, epoch, lr, train_loss, best};
+    int rc = ranks_write(T->m.params, T->m.nparams, save_all, &x, e);
     free(ev.metrics);
     return rc;
 }
@@ -150,15 +166,19 @@ static int checkpoint(trainer *T, double train_loss, alarm_err *e)
 int trainer_train(trainer *T, alarm_err *e)
 {
     const trainer_args *a = T->a;
+    if (dist_same(&T->cfg.data_hash, sizeof T->cfg.data_hash, "training records", e) < 0)
+        return -1;
     long every = a->save_every ? a->save_every : train_steps_per_epoch(&T->cfg, T->examples);
-    double sum = 0, t0 = clock_mono(), tok0 = T->st.tokens;
+    double sum = 0, t0 = clock_mono(), tok0 = T->st.tokens, in_steps = 0;
     long n = 0;
     while (T->st.step < T->cfg.opt.total) {
         float loss, gnorm;
+        double s0 = clock_mono();
         if (train_step(&T->m, &T->cfg, &T->st, &T->data, &loss, &gnorm, e) < 0) {
             alarm_err why = *e;
             return err_set(e, "%s; stopped: %s keeps the last good checkpoint", why.msg, a->out);
         }
+        in_steps += clock_mono() - s0;
         sum += loss;
         n++;
         double dt = clock_mono() - t0;
@@ -172,5 +192,6 @@ int trainer_train(trainer *T, alarm_err *e)
             n = 0;
         }
     }
+    ranks_report(T->t, in_steps);
     return 0;
 }
