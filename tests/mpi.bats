@@ -128,3 +128,21 @@ combined() {
     [[ "$output" == *"alarm-sft: rank 1's weights differ from rank 0's: the ranks have diverged"* ]]
     [ ! -e "$T/o" ]
 }
+
+@test "a rank killed with -9 stops the run; --resume under mpirun ends bit for bit where an uninterrupted run ends" {
+    demos 64 "$T/d.jsonl"
+    # steps take milliseconds here: enough of them that the kill lands mid-run
+    args=(--model "$M" --steps 1000 --save-every 10 --lr 3e-3 --batch 7 --max-len 32 --threads 1 -q "$T/d.jsonl")
+    np2 "$MPI/alarm-sft" "${args[@]}" --out "$T/a"
+    np2 "$MPI/alarm-sft" "${args[@]}" --out "$T/b" &
+    local job=$!
+    until [ "$(jq -r .step "$T/b/trainer_state.json" 2>/dev/null || echo 0)" -ge 10 ]; do sleep 0.02; done
+    # rank 1 dies as a crashed node would; mpirun then ends rank 0
+    pkill -9 -f -n "alarm-sft .*--out $T/b"
+    local rc=0
+    wait "$job" || rc=$?
+    [ "$rc" -ne 0 ]
+    [ "$(jq .step "$T/b/trainer_state.json")" -lt 1000 ]
+    np2 "$MPI/alarm-sft" "${args[@]}" --out "$T/b" --resume
+    for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
+}
