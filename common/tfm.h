@@ -68,6 +68,22 @@ typedef struct {
 enum { TFM_DROP_EMBD, TFM_DROP_ATTN, TFM_DROP_RESID_ATTN, TFM_DROP_RESID_MLP,
        TFM_DROP_SUMMARY, TFM_DROP_NSITES };
 
+/* One adapter of a layer's slot (tfm_lora.h): offsets of A (r, in) and
+ * B (out, r) in the parameter table, and its saved product u = x A^T. */
+typedef struct {
+    size_t a, b;  /* SIZE_MAX when the slot has no adapter */
+    float *u;     /* (B, T, r) */
+} tfm_lora_ad;
+
+typedef struct {
+    float scale;      /* alpha / r */
+    int on;           /* adapters computed (tfm_lora_enable) */
+    tfm_lora_ad *ad;  /* (L, TFM_LORA_SLOTS) */
+    float *mem;       /* the adapters' activations: every u, then du, then xd */
+    float *du;        /* (B, T, r) backward scratch */
+    float *xd;        /* (B, T, max in) the dropped input; NULL without dropout */
+} tfm_lora_state;
+
 typedef struct tfm_model {
     tfm_config cfg;
     int B, T;         /* maxima the activations are sized for */
@@ -78,7 +94,12 @@ typedef struct tfm_model {
     int ntab;
     size_t nparams;
     size_t *role;     /* (L + 1) x roles, offsets; SIZE_MAX when absent */
-    float *params, *grads, *m, *v; /* (nparams) each; grads/m/v NULL until tfm_train_alloc */
+    float *params;    /* (nparams) */
+    /* the trainable span: parameters [toff, nparams), every one without LoRA
+       (toff 0); with LoRA the trained heads and the adapters, at the table's end */
+    size_t toff, ntrain;
+    float *grads, *m, *v; /* (ntrain) each, for params + toff; NULL until tfm_train_alloc */
+    tfm_lora_state lora;  /* cfg.lora.r > 0 */
     /* activations */
     float *acts_mem;
     size_t nacts;
@@ -116,11 +137,25 @@ int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e);
  * with transparent huge pages requested. Freed with free(). */
 float *tfm_alloc_floats(size_t n);
 
-/* Allocates gradients, AdamW moments and activation gradients (zeroed). */
+/* Allocates gradients and AdamW moments for the trainable span, and
+ * activation gradients (zeroed). */
 int tfm_train_alloc(tfm_model *m, alarm_err *e);
 
 /* Pointer to a tensor by role: layer -1 for the global roles (TG_*). NULL when absent. */
 float *tfm_w(const tfm_model *m, float *base, int layer, int role);
+
+/* The gradient of a role's tensor, NULL when absent or frozen (not in the
+ * trainable span) or before tfm_train_alloc. */
+float *tfm_g(const tfm_model *m, int layer, int role);
+
+/* Tensor t's slice of a trainable-span buffer (grads, m or v); NULL when t
+ * is frozen. */
+float *tfm_span_at(const tfm_model *m, float *span, const tfm_tensor *t);
+
+/* The one contiguous span of gradients the optimizer updates (and data
+ * parallelism reduces): m->grads, *n = m->ntrain; all parameters without
+ * LoRA, the adapters and trained heads with it. NULL before tfm_train_alloc. */
+float *tfm_trainable_grads(const tfm_model *m, size_t *n);
 
 /* The table entry with Hugging Face name `name` (with or without the
  * "transformer."/"model." prefix), or NULL. */

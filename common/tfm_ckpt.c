@@ -1,6 +1,7 @@
 /* tfm_ckpt: loading through the safetensors module and saving through the
  * atomic checkpoint writer (alarm-formats(5) section 7). */
 #include "tfm_ckpt.h"
+#include "tfm_lora.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,16 +89,20 @@ static int write_weights(const tfm_model *m, const char *dir, const tfm_save_opt
     st_out *outs = calloc((size_t)m->ntab, sizeof *outs);
     if (!outs)
         return err_set(e, "out of memory");
+    size_t n = 0;
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
-        outs[i].name = t->name;
-        outs[i].data = m->params + t->offset;
-        outs[i].ndim = t->ndim;
-        outs[i].shape[0] = t->shape[0];
-        outs[i].shape[1] = t->shape[1];
+        if (tfm_lora_is_adapter(t))
+            continue; /* adapters go to an adapter directory (tfm_lora_save) */
+        outs[n].name = t->name;
+        outs[n].data = m->params + t->offset;
+        outs[n].ndim = t->ndim;
+        outs[n].shape[0] = t->shape[0];
+        outs[n].shape[1] = t->shape[1];
+        n++;
     }
     static const char *const meta[] = {"format", "pt", NULL};
-    int rc = st_write_dir(dir, outs, (size_t)m->ntab, o->dtype, o->max_shard_bytes, meta, e);
+    int rc = st_write_dir(dir, outs, n, o->dtype, o->max_shard_bytes, meta, e);
     free(outs);
     return rc;
 }

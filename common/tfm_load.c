@@ -2,6 +2,7 @@
  * by Hugging Face name, checking every shape. Kept apart from the file
  * format so tests can feed tensors from anywhere. */
 #include "tfm_ckpt.h"
+#include "tfm_lora.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -67,6 +68,8 @@ int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e)
 {
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
+        if (tfm_lora_is_adapter(t))
+            continue; /* a base checkpoint has none: tfm_lora_load reads them */
         const char *used;
         int ndim;
         int64_t shape[8];
