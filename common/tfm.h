@@ -82,6 +82,7 @@ typedef struct {
     float *mem;       /* the adapters' activations: every u, then du, then xd */
     float *du;        /* (B, T, r) backward scratch */
     float *xd;        /* (B, T, max in) the dropped input; NULL without dropout */
+    char base[4096];  /* the base checkpoint (adapter_config.json's base_model_name_or_path) */
 } tfm_lora_state;
 
 typedef struct tfm_model {

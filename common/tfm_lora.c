@@ -60,6 +60,17 @@ int tfm_lora_targets(const tfm_config *c, const char *names, unsigned *bits, ala
     return 0;
 }
 
+int tfm_lora_configure(tfm_config *c, const tfm_lora_opts *o, alarm_err *e)
+{
+    if (o->r < 1 || !(o->alpha > 0) || !(o->dropout >= 0 && o->dropout < 1))
+        return err_set(e, "LoRA: r must be at least 1, alpha positive, dropout in [0, 1)");
+    c->lora.r = o->r;
+    c->lora.alpha = o->alpha;
+    c->lora.dropout = o->dropout;
+    c->lora.seed = o->seed;
+    return tfm_lora_targets(c, o->targets, &c->lora.targets, e);
+}
+
 void tfm_lora_target_names(const tfm_config *c, unsigned bits, char *buf, size_t n)
 {
     tfm_lora_slot sl[TFM_LORA_SLOTS];
@@ -241,5 +252,7 @@ void tfm_lora_merge(tfm_model *m)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, out, in, r, m->lora.scale,
                             B, r, A, in, 1.0f, w + (size_t)sl[s].col0 * in, in);
         }
+    /* a plain model now: saved as a full checkpoint, its spent adapters skipped */
     m->lora.on = 0;
+    m->cfg.lora.r = 0;
 }

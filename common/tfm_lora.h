@@ -55,12 +55,26 @@ void tfm_lora_backward(tfm_model *m, int l, int role, float *dx, const float *dy
 int tfm_lora_enable(tfm_model *m, int on);
 
 /* W += scale B A for every adapter (W^T for GPT-2's Conv1D), into the
- * base weights of m itself: the merged model (the adapters then switched
- * off, so m computes what it did). */
+ * base weights of m itself: m becomes the merged plain model (cfg.lora.r
+ * 0, adapters off, so it computes what it did; tfm_save writes a full
+ * checkpoint). Not for training afterwards. */
 void tfm_lora_merge(tfm_model *m);
 
 /* Fresh adapters: A kaiming-uniform from cfg.lora.seed, B zero. */
 void tfm_lora_init(tfm_model *m);
+
+/* LoRA as a tool asks for it (--lora): targets by PEFT name ("" = the
+ * architecture's default), resolved against the base's architecture. */
+typedef struct {
+    int r;
+    double alpha, dropout;
+    char targets[256];
+    unsigned long long seed;
+} tfm_lora_opts;
+
+/* Fills c->lora from o for c's architecture (a target matching nothing is
+ * an error naming it). */
+int tfm_lora_configure(tfm_config *c, const tfm_lora_opts *o, alarm_err *e);
 
 /* True for an adapter tensor of the table. */
 int tfm_lora_is_adapter(const tfm_tensor *t);
