@@ -78,7 +78,8 @@ typedef struct {
  * out-of-range fields are errors. Heads: lm_head=1, others off (callers set). */
 int tfm_config_parse(tfm_config *cfg, const char *json, alarm_err *e);
 
-/* Reads DIR/config.json. */
+/* Reads DIR/config.json; for a LoRA adapter directory (adapter_config.json)
+ * its base's, with cfg->lora set from the adapter's. */
 int tfm_config_load(tfm_config *cfg, const char *dir, alarm_err *e);
 
 /* The longest sequence the runtime computes exactly: max positions, or the

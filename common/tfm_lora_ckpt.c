@@ -136,14 +136,26 @@ static int read_tensors(tfm_model *m, const char *path, int adapters, const char
     return rc;
 }
 
+int tfm_lora_read_dir(const char *dir, tfm_lora_opts *o, char *bdir, size_t n, alarm_err *e)
+{
+    char base[4096];
+    if (read_config(dir, o, base, sizeof base, e))
+        return -1;
+    resolve_base(dir, base, bdir, n);
+    if (tfm_lora_is_adapter_dir(bdir)) /* also what keeps a self-reference from looping */
+        return err_set(e, "%s/adapter_config.json: field \"base_model_name_or_path\": %s is an "
+                          "adapter directory itself (stacked adapters are not supported)",
+                       dir, bdir);
+    return 0;
+}
+
 int tfm_lora_load_dir(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e)
 {
     tfm_lora_opts o;
-    char base[4096], bdir[8192], heads[4096], ad[4096];
+    char bdir[8192], heads[4096], ad[4096];
     memset(m, 0, sizeof *m);
-    if (read_config(dir, &o, base, sizeof base, e))
+    if (tfm_lora_read_dir(dir, &o, bdir, sizeof bdir, e))
         return -1;
-    resolve_base(dir, base, bdir, sizeof bdir);
     snprintf(heads, sizeof heads, "%s/model.safetensors", dir);
     snprintf(ad, sizeof ad, "%s/adapter_model.safetensors", dir);
     int has_heads = access(heads, F_OK) == 0;
@@ -156,7 +168,7 @@ int tfm_lora_load_dir(tfm_model *m, const char *dir, int B, int T, int flags, al
         st_close(s);
     }
     if (tfm_load_lora(m, bdir, &o, B, T, flags, e))
-        return err_prefix(e, "%s: base_model_name_or_path \"%s\"", dir, base);
+        return err_prefix(e, "%s: base_model_name_or_path \"%s\"", dir, bdir);
     if (read_tensors(m, ad, 1, PREFIX, e) || (has_heads && read_tensors(m, heads, 0, "", e)) ||
         (!(flags & TFM_LOAD_NO_CHECK) && tfm_check_finite(m, e))) {
         tfm_free(m);

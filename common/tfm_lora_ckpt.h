@@ -10,6 +10,10 @@
 /* True when DIR holds adapter_config.json. */
 int tfm_lora_is_adapter_dir(const char *dir);
 
+/* Reads DIR/adapter_config.json into o and the base's directory into
+ * bdir (n bytes); a base that is an adapter directory is an error. */
+int tfm_lora_read_dir(const char *dir, tfm_lora_opts *o, char *bdir, size_t n, alarm_err *e);
+
 /* Loads adapter directory DIR: its base (base_model_name_or_path) built with
  * the adapters adapter_config.json describes, the adapters from
  * adapter_model.safetensors and trained heads from model.safetensors when

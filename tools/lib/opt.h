@@ -36,6 +36,7 @@ enum {
     TOOL_SCORE = 1u << 12,
     TOOL_SYNTH = 1u << 13,
     TOOL_DB = 1u << 14,
+    TOOL_MODEL_MERGE = 1u << 15,
     TOOL_ALL = ~0u,
     /* tools that record a run into a store */
     TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM |
