@@ -96,6 +96,7 @@ typedef struct tfm_model {
     size_t nparams;
     size_t *role;     /* (L + 1) x roles, offsets; SIZE_MAX when absent */
     float *params;    /* (nparams) */
+    int shared_params; /* params belong to another model (tfm_build_base_view) */
     /* the trainable span: parameters [toff, nparams), every one without LoRA
        (toff 0); with LoRA the trained heads and the adapters, at the table's end */
     size_t toff, ntrain;
@@ -130,6 +131,14 @@ typedef struct tfm_model {
  * T must not exceed cfg->maxT. */
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e);
 void tfm_free(tfm_model *m);
+
+/* v: the base model under m's adapters, without its value and
+ * classification heads, computing with m's own parameters (no copy; m
+ * must outlive v), lm_head as TFM_LM_ALL or TFM_LM_ROWS. With LoRA this
+ * is PPO's reference: the policy with its adapters off, in no extra
+ * parameter memory. Not for training. */
+int tfm_build_base_view(tfm_model *v, const tfm_model *m, int B, int T, int lm_head,
+                        alarm_err *e);
 
 /* 0 when B rows of T tokens fit the model: T at most tfm_config_max_len. */
 int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e);

@@ -315,7 +315,27 @@ static int check_config(const tfm_config *c, int B, int T, alarm_err *e)
     return tfm_check_len(c, B, T, e);
 }
 
+static int build(tfm_model *m, const tfm_config *cfg, int B, int T, float *shared, alarm_err *e);
+
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
+{
+    return build(m, cfg, B, T, NULL, e);
+}
+
+int tfm_build_base_view(tfm_model *v, const tfm_model *m, int B, int T, int lm_head,
+                        alarm_err *e)
+{
+    tfm_config c = m->cfg;
+    c.lora.r = 0;
+    c.value_head = 0;
+    c.cls = TFM_CLS_NONE;
+    c.lm_head = lm_head;
+    /* the base's tensors lead m's table, at the same offsets (adapters and
+       heads only follow them), so m's parameters serve as they are */
+    return build(v, &c, B, T, m->params, e);
+}
+
+static int build(tfm_model *m, const tfm_config *cfg, int B, int T, float *shared, alarm_err *e)
 {
     memset(m, 0, sizeof *m);
     if (check_config(cfg, B, T, e))
@@ -330,7 +350,8 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
     m->la = calloc((size_t)cfg->L, sizeof *m->la);
     m->lens = calloc((size_t)B, sizeof *m->lens);
     m->tokens = calloc((size_t)B * T, sizeof *m->tokens);
-    m->params = tfm_alloc_floats(m->nparams);
+    m->params = shared ? shared : tfm_alloc_floats(m->nparams);
+    m->shared_params = shared != NULL;
     m->nacts = layout_acts(m, NULL);
     m->acts_mem = tfm_alloc_floats(m->nacts);
     if (!m->la || !m->lens || !m->tokens || !m->params || !m->acts_mem) {
@@ -393,7 +414,8 @@ void tfm_free(tfm_model *m)
     free(m->la);
     free(m->lens);
     free(m->tokens);
-    free(m->params);
+    if (!m->shared_params)
+        free(m->params);
     free(m->grads);
     free(m->m);
     free(m->v);
