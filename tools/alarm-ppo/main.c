@@ -100,7 +100,7 @@ static const tool_spec spec = {
              "[--adaptive-kl TARGET,HORIZON | --fixed-kl] [--kl-penalty kl|abs|mse|full] "
              "[--cliprange C] [--cliprange-value C] [--vf-coef V] [--gamma G] [--lam L] "
              "[--early-stop --target-kl K] [--max-grad-norm N] [--ratio-threshold R] "
-             "[--stop-on kl=X,entropy=Y] [--dropout] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
+             "[--stop-on kl=X,entropy=Y] [--dropout] [--lora SPEC] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
     .about = "One PPO update of the policy on the combined records (FILE..., or standard\n"
              "input) of alarm-select: writes the new checkpoint to --out and the step's\n"
              "statistics as one JSON line to standard output.\n",
@@ -160,6 +160,10 @@ int main(int argc, char **argv)
     if (!a.ref && !t.lora_on && !tfm_lora_is_adapter_dir(a.policy))
         return tool_usage(&t, "--ref is required unless the policy trains LoRA adapters "
                               "(--lora, or an adapter directory as --policy)");
+    char buf[512];
+    const char *misuse = opt_lora_misuse(&t, a.policy, buf, sizeof buf);
+    if (misuse)
+        return tool_usage(&t, "%s", misuse);
     if (!strcmp(a.out, a.policy))
         return tool_usage(&t, "--out must differ from --policy (the policy stays as it was)");
     ppo_run R = {.t = &t, .a = &a};

@@ -50,7 +50,7 @@ static const tool_spec spec = {
              "[--epochs N | --steps N] [--lr X] [--schedule cosine|linear|constant] "
              "[--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch B] [--grad-accum K] "
              "[--max-len T] [--truncate error|left] [--save-every N] [--resume] "
-             "[--save-dtype f32|bf16|f16] [--dropout] [--seed S] [--db FILE] [FILE...]",
+             "[--save-dtype f32|bf16|f16] [--dropout] [--lora SPEC] [--seed S] [--db FILE] [FILE...]",
     .about = "Trains a reward model on preference records (--kind seq: a score, by the\n"
              "Bradley-Terry loss) or span-label records (--kind spans: a label at each\n"
              "span's last token), FILE... or standard input. Writes the checkpoint DIR,\n"
@@ -129,6 +129,9 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     const char *misuse = a.kind < 0 ? "--kind seq|spans is required" : trainer_check_args(&a.tr);
+    char buf[512];
+    if (!misuse)
+        misuse = opt_lora_misuse(&t, a.tr.model, buf, sizeof buf);
     if (misuse)
         return tool_usage(&t, "%s", misuse);
     rm_run R = {.T = {.t = &t, .a = &a.tr, .rows_per_example = a.kind == RM_SEQ ? 2 : 1,

@@ -133,6 +133,10 @@ void opt_list_free(opt_list *l);
 
 /* --lora SPEC into the tool's lora (opt_lora.c). */
 int opt_parse_lora(void *tool, const char *v, alarm_err *e);
+/* A usage message (in buf) when --lora names a target the architecture of
+ * checkpoint DIR does not have; NULL when it fits (or DIR is unreadable:
+ * loading will say so). */
+const char *opt_lora_misuse(const tool *t, const char *dir, char *buf, size_t n);
 
 /* Range-checked number parsers; `name` ("--batch") starts the message. */
 int opt_parse_double(const char *name, const char *s, double lo, double hi, double *out,

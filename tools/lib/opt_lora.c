@@ -2,9 +2,11 @@
  * option of the trainers). Items are key=value; the names after targets=
  * run to the next key. "default" alone takes ALaRM's r 16, alpha 32,
  * dropout 0.05 on the architecture's default targets. */
+#include <stdio.h>
 #include <string.h>
 
 #include "opt.h"
+#include "tfm_lora_ckpt.h"
 
 static int item(tfm_lora_opts *o, const char *s, size_t len, int *in_targets, alarm_err *e)
 {
@@ -63,4 +65,18 @@ int opt_parse_lora(void *p, const char *v, alarm_err *e)
             return 0;
         s += len + 1;
     }
+}
+
+const char *opt_lora_misuse(const tool *t, const char *dir, char *buf, size_t n)
+{
+    tfm_config c;
+    alarm_err e;
+    unsigned bits;
+    /* an unreadable config is for the load to report; an adapter trains its own */
+    if (!t->lora_on || !dir || tfm_lora_is_adapter_dir(dir) || tfm_config_load(&c, dir, &e) < 0)
+        return NULL;
+    if (tfm_lora_targets(&c, t->lora.targets, &bits, &e) == 0)
+        return NULL;
+    snprintf(buf, n, "--lora: %s (%s)", e.msg, dir);
+    return buf;
 }
