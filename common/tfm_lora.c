@@ -164,6 +164,18 @@ static const tfm_drop *lora_drop(const tfm_model *m, int l, int s, tfm_drop *d)
     return tfm_drop_at(m, index, m->cfg.lora.dropout, d);
 }
 
+/* The adapter's input: x, or x through the slot's mask into xd (the
+ * backward regenerates the same); *d the mask or NULL. */
+static const float *lora_input(tfm_model *m, int l, int s, const float *x, size_t n,
+                               tfm_drop *dd, const tfm_drop **d)
+{
+    *d = lora_drop(m, l, s, dd);
+    if (!*d)
+        return x;
+    tfm_drop_mask(m->lora.xd, x, n, *d);
+    return m->lora.xd;
+}
+
 void tfm_lora_forward(tfm_model *m, int l, int role, float *y, const float *x, size_t N)
 {
     if (!m->cfg.lora.r || !m->lora.on)
@@ -175,13 +187,9 @@ void tfm_lora_forward(tfm_model *m, int l, int role, float *y, const float *x, s
         if (sl[s].role != role || ad->a == SIZE_MAX)
             continue;
         int in = sl[s].in;
-        const float *xin = x;
         tfm_drop dd;
-        const tfm_drop *d = lora_drop(m, l, s, &dd);
-        if (d) {
-            tfm_drop_mask(m->lora.xd, x, N * in, d);
-            xin = m->lora.xd;
-        }
+        const tfm_drop *d;
+        const float *xin = lora_input(m, l, s, x, N * in, &dd, &d);
         /* u (N, r) = x A^T; y[:, col0:] += scale u B^T */
         tfm_sgemm(0, 1, (int)N, r, in, 1.0f, xin, in, m->params + ad->a, in, 0.0f, ad->u, r);
         tfm_sgemm(0, 1, (int)N, sl[s].out, r, m->lora.scale, ad->u, r, m->params + ad->b, r, 1.0f,
@@ -204,13 +212,9 @@ void tfm_lora_backward(tfm_model *m, int l, int role, float *dx, const float *dy
         int in = sl[s].in, out = sl[s].out;
         const float *A = m->params + ad->a, *B = m->params + ad->b, *g = dy + sl[s].col0;
         float *dA = m->grads + (ad->a - m->toff), *dB = m->grads + (ad->b - m->toff);
-        const float *xin = x;
         tfm_drop dd;
-        const tfm_drop *d = lora_drop(m, l, s, &dd);
-        if (d) {
-            tfm_drop_mask(m->lora.xd, x, N * in, d);
-            xin = m->lora.xd;
-        }
+        const tfm_drop *d;
+        const float *xin = lora_input(m, l, s, x, N * in, &dd, &d);
         tfm_sgemm(0, 0, (int)N, r, out, k, g, W, B, r, 0.0f, du, r);     /* du = k dy B */
         tfm_sgemm(1, 0, out, r, (int)N, k, g, W, ad->u, r, 1.0f, dB, r); /* dB += k dy^T u */
         tfm_sgemm(1, 0, r, in, (int)N, 1.0f, du, r, xin, in, 1.0f, dA, in); /* dA += du^T x */

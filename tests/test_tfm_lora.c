@@ -154,6 +154,52 @@ static void fd_adapters(void **state)
     unload(&g);
 }
 
+/* With dropout on (GPT-2's own sites and the adapters' inputs, every
+ * forward the same masks): A and B against central differences. The
+ * adapters on c_proj sit inside the residual dropout of their output. */
+static double loss_same_masks(void *p)
+{
+    tfm_dropout_seek(&((lctx *)p)->m, 7);
+    return loss_of(p);
+}
+
+static void fd_dropout(void **state)
+{
+    (void)state;
+    lctx g = {0};
+    alarm_err e;
+    tfm_lora_opts o = {.r = 3, .alpha = 6, .dropout = 0.3, .targets = "c_attn,c_proj,c_fc",
+                       .seed = 1};
+    load(&g, "gpt2"); /* the batch */
+    tfm_free(&g.m);
+    if (tfm_load_lora(&g.m, fixture("gpt2", "base"), &o, B, T, 0, &e) ||
+        tfm_train_alloc(&g.m, &e) || tfm_set_dropout(&g.m, 1, 3, &e))
+        fail_msg("%s", e.msg);
+    tfm_model *m = &g.m;
+    uint64_t rng = 11;
+    for (int i = 0; i < m->ntab; i++) /* B random, so A has a gradient */
+        if (strstr(m->tab[i].name, "lora_B"))
+            fd_fill(m->params + m->tab[i].offset, m->tab[i].numel, -0.3, 0.3, &rng);
+    float loss;
+    tfm_zero_grad(m);
+    tfm_dropout_seek(m, 7);
+    assert_int_equal(tfm_forward(m, g.tokens, g.lens, B, T, &e), 0);
+    assert_int_equal(tfm_loss_lm(m, g.targets, 1.0f, &loss, &e), 0);
+    tfm_backward(m);
+    double on = loss, off;
+    tfm_dropout_hold(m, 0);
+    off = loss_of(&g);
+    tfm_dropout_hold(m, 1);
+    assert_true(fabs(on - off) > 1e-4); /* the masks matter */
+    for (int i = 0; i < m->ntab; i++) {
+        const tfm_tensor *t = &m->tab[i];
+        if (tfm_lora_is_adapter(t))
+            fd_check(t->name, m->params + t->offset, t->numel, tfm_span_at(m, m->grads, t),
+                     loss_same_masks, &g, 4, &rng, 1e-2, 2e-3, 2e-2);
+    }
+    unload(&g);
+}
+
 /* Adapters off compute the base; a step moves only adapters. */
 static void frozen_and_off(void **state)
 {
@@ -267,6 +313,7 @@ int main(void)
         {"parity_llama", parity, NULL, NULL, "llama"},
         {"fd_gpt2", fd_adapters, NULL, NULL, "gpt2"},
         {"fd_llama", fd_adapters, NULL, NULL, "llama"},
+        cmocka_unit_test(fd_dropout),
         {"frozen_gpt2", frozen_and_off, NULL, NULL, "gpt2"},
         {"frozen_llama", frozen_and_off, NULL, NULL, "llama"},
         {"save_reload_llama", save_reload, NULL, NULL, "llama"},
