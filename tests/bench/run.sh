@@ -11,4 +11,5 @@ cd "$(dirname "$0")"
 ./sft.sh
 ./ppo.sh
 ./ppo-gpt2.sh
+./lora.sh
 ./score.sh
