@@ -58,7 +58,7 @@ step() {
     mem=$(sort -g "$out/mems" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
     printf '%-34s %7.1f s %8.0f tokens/s  peak RSS %6d MB  (runs: %s s)\n' "$label" "$med" \
         "$(awk -v s="$med" 'BEGIN { print 16 * 64 / s }')" "$mem" "$(paste -sd' ' "$out/times" | \
-        awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", i > 1 ? " " : "", $i }')"
+        awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? " " : ""), $i }')"
     echo "$mem" >"$out/last.mem"
 }
 
