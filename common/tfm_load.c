@@ -76,6 +76,8 @@ int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e)
         if (!lookup(src, t->name, &used, &ndim, shape)) {
             if (!strncmp(t->name, "v_head.", 7))
                 continue; /* a value head the checkpoint lacks starts at zero */
+            if (m->cfg.lora.r && t->offset >= m->toff)
+                continue; /* a head trained beside adapters: the adapter directory's */
             return err_set(e, "tensor %s is missing", t->name);
         }
         size_t numel = 1;

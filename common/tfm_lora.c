@@ -68,6 +68,11 @@ int tfm_lora_configure(tfm_config *c, const tfm_lora_opts *o, alarm_err *e)
     c->lora.alpha = o->alpha;
     c->lora.dropout = o->dropout;
     c->lora.seed = o->seed;
+    if (o->cls) {
+        c->cls = (tfm_cls_kind)o->cls;
+        c->n_labels = o->n_labels;
+        c->lm_head = 0;
+    }
     return tfm_lora_targets(c, o->targets, &c->lora.targets, e);
 }
 

@@ -70,6 +70,7 @@ typedef struct {
     double alpha, dropout;
     char targets[256];
     unsigned long long seed;
+    int cls, n_labels; /* a trained classification head beside the adapters (tfm_cls_kind) */
 } tfm_lora_opts;
 
 /* Fills c->lora from o for c's architecture (a target matching nothing is

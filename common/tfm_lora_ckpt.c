@@ -165,6 +165,15 @@ int tfm_lora_load_dir(tfm_model *m, const char *dir, int B, int T, int flags, al
             return -1;
         if (st_find(s, "v_head.summary.weight"))
             flags |= TFM_LOAD_VALUE_HEAD;
+        /* a reward model's head: a score (no bias) or a token classifier */
+        const st_tensor *w = st_find(s, "score.weight");
+        if (!w)
+            w = st_find(s, "classifier.weight");
+        if (w && w->ndim == 2) {
+            o.cls = st_find(s, "score.bias") || st_find(s, "classifier.bias") ? TFM_CLS_TOKEN
+                                                                            : TFM_CLS_SCORE;
+            o.n_labels = (int)w->shape[0];
+        }
         st_close(s);
     }
     if (tfm_load_lora(m, bdir, &o, B, T, flags, e))
