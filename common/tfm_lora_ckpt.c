@@ -45,6 +45,51 @@ static int targets_of(const cJSON *t, char *buf, size_t n, const char *path, ala
     return k < n ? 0 : err_set(e, "%s: field \"target_modules\": too long", path);
 }
 
+/* Field `name` of o as a number in [lo, hi] (integer when `whole`), into *v;
+ * absent: *v stays (a default) unless `need`. */
+static int num_field(const cJSON *o, const char *name, double lo, double hi, int whole, int need,
+                     double *v, const char *path, alarm_err *e)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!f && !need)
+        return 0;
+    if (!cJSON_IsNumber(f) || !(f->valuedouble >= lo && f->valuedouble <= hi) ||
+        (whole && f->valuedouble != (long)f->valuedouble))
+        return err_set(e, "%s: field \"%s\": expected a%s number in [%g, %g]", path, name,
+                       whole ? "n integer" : "", lo, hi);
+    *v = f->valuedouble;
+    return 0;
+}
+
+static const char *str_field(const cJSON *o, const char *name)
+{
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+static int parse_config(const cJSON *j, tfm_lora_opts *o, char *base, size_t nb,
+                        const char *path, alarm_err *e)
+{
+    const char *type = str_field(j, "peft_type"), *bias = str_field(j, "bias");
+    const char *b = str_field(j, "base_model_name_or_path");
+    double r = 0;
+    if (!type || strcmp(type, "LORA"))
+        return err_set(e, "%s: field \"peft_type\": expected \"LORA\"", path);
+    if (num_field(j, "r", 1, 4096, 1, 1, &r, path, e) ||
+        num_field(j, "lora_alpha", 1e-6, 1e6, 0, 1, &o->alpha, path, e) ||
+        num_field(j, "lora_dropout", 0, 0.999, 0, 0, &o->dropout, path, e))
+        return -1;
+    o->r = (int)r;
+    if (bias && strcmp(bias, "none"))
+        return err_set(e, "%s: field \"bias\": only \"none\" is supported", path);
+    if (!b || !*b)
+        return err_set(e, "%s: field \"base_model_name_or_path\": expected the base "
+                          "checkpoint's path", path);
+    snprintf(base, nb, "%s", b);
+    return targets_of(cJSON_GetObjectItemCaseSensitive(j, "target_modules"), o->targets,
+                      sizeof o->targets, path, e);
+}
+
 static int read_config(const char *dir, tfm_lora_opts *o, char *base, size_t nb, alarm_err *e)
 {
     char path[4096];
@@ -53,38 +98,10 @@ static int read_config(const char *dir, tfm_lora_opts *o, char *base, size_t nb,
     char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
     if (!text)
         return -1;
-    cJSON *j = cJSON_Parse(text);
+    cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
-    int rc = -1;
-    const cJSON *f;
     memset(o, 0, sizeof *o);
-    if (!j)
-        err_set(e, "%s: not valid JSON", path);
-    else if (!cJSON_IsString(f = cJSON_GetObjectItemCaseSensitive(j, "peft_type")) ||
-             strcmp(f->valuestring, "LORA"))
-        err_set(e, "%s: field \"peft_type\": expected \"LORA\"", path);
-    else if (!cJSON_IsNumber(f = cJSON_GetObjectItemCaseSensitive(j, "r")) ||
-             f->valuedouble < 1 || f->valuedouble != (int)f->valuedouble)
-        err_set(e, "%s: field \"r\": expected a positive integer", path);
-    else if ((o->r = f->valueint),
-             !cJSON_IsNumber(f = cJSON_GetObjectItemCaseSensitive(j, "lora_alpha")) ||
-                 !(f->valuedouble > 0))
-        err_set(e, "%s: field \"lora_alpha\": expected a positive number", path);
-    else if ((o->alpha = f->valuedouble),
-             (f = cJSON_GetObjectItemCaseSensitive(j, "lora_dropout")) && !cJSON_IsNumber(f))
-        err_set(e, "%s: field \"lora_dropout\": expected a number", path);
-    else if ((o->dropout = f ? f->valuedouble : 0),
-             (f = cJSON_GetObjectItemCaseSensitive(j, "bias")) && cJSON_IsString(f) &&
-                 strcmp(f->valuestring, "none"))
-        err_set(e, "%s: field \"bias\": only \"none\" is supported", path);
-    else if (!cJSON_IsString(f = cJSON_GetObjectItemCaseSensitive(j, "base_model_name_or_path")) ||
-             !*f->valuestring)
-        err_set(e, "%s: field \"base_model_name_or_path\": expected the base checkpoint's path",
-                path);
-    else if (snprintf(base, nb, "%s", f->valuestring),
-             targets_of(cJSON_GetObjectItemCaseSensitive(j, "target_modules"), o->targets,
-                        sizeof o->targets, path, e) == 0)
-        rc = 0;
+    int rc = j ? parse_config(j, o, base, nb, path, e) : err_set(e, "%s: not valid JSON", path);
     cJSON_Delete(j);
     return rc;
 }

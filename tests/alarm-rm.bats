@@ -233,3 +233,11 @@ bad() {
     cmp "$T/a/adapter_model.safetensors" "$T/b/adapter_model.safetensors"
     cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
 }
+
+@test "--lora with --kind spans is a usage error (label names live in config.json)" {
+    records spans 20 "$T/train.jsonl" 1
+    run alarm-rm --kind spans --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" --lora default \
+        --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *"--lora trains sequence reward models"* ]]
+    [ ! -e "$T/x" ]
+}

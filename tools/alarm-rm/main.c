@@ -129,6 +129,9 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     const char *misuse = a.kind < 0 ? "--kind seq|spans is required" : trainer_check_args(&a.tr);
+    /* span labels' names live in config.json, which an adapter directory has not */
+    if (!misuse && a.kind == RM_SPANS && t.lora_on)
+        misuse = "--lora trains sequence reward models (--kind seq) only";
     char buf[512];
     if (!misuse)
         misuse = opt_lora_misuse(&t, a.tr.model, buf, sizeof buf);
