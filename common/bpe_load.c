@@ -4,6 +4,7 @@
  * tokenizer we would silently get wrong never loads. */
 #include "bpe_impl.h"
 #include "fsio.h"
+#include "tfm_lora_ckpt.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *type_of(const cJSON *o)
 {
@@ -318,6 +320,12 @@ int bpe_load(bpe **out, const char *path, alarm_err *e)
     if (stat(path, &st) < 0)
         return err_set(e, "%s: %s", path, strerror(errno));
     int is_dir = S_ISDIR(st.st_mode);
+    char base[8192], probe[4200];
+    snprintf(probe, sizeof probe, "%s/tokenizer.json", path);
+    if (is_dir && access(probe, F_OK) != 0 && tfm_lora_is_adapter_dir(path)) {
+        tfm_lora_opts o; /* an adapter without its own tokenizer: its base's */
+        return tfm_lora_read_dir(path, &o, base, sizeof base, e) ? -1 : bpe_load(out, base, e);
+    }
     size_t pl = strlen(path) + 32;
     char *file = malloc(pl), *buf = NULL;
     if (!file)

@@ -104,7 +104,8 @@ static int replaceable(const char *dir, alarm_err *e)
             continue;
         entries++;
         if (strcmp(de->d_name, "config.json") == 0 || strcmp(de->d_name, "model.safetensors") == 0 ||
-            strcmp(de->d_name, "model.safetensors.index.json") == 0)
+            strcmp(de->d_name, "model.safetensors.index.json") == 0 ||
+            strcmp(de->d_name, "adapter_config.json") == 0)
             model = 1;
     }
     closedir(d);

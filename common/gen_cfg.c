@@ -1,5 +1,6 @@
 /* gen_cfg: see gen_cfg.h. */
 #include "gen_cfg.h"
+#include "tfm_lora_ckpt.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -90,9 +91,15 @@ static int read_json(const char *path, cJSON **o, alarm_err *e)
 
 int gen_cfg_load(gen_cfg *g, const char *dir, alarm_err *e)
 {
-    char path[4096];
+    char path[4096], base[8192];
     snprintf(path, sizeof path, "%s/generation_config.json", dir);
     int full = access(path, F_OK) == 0;
+    if (!full && tfm_lora_is_adapter_dir(dir)) { /* an adapter generates as its base */
+        tfm_lora_opts lo;
+        if (tfm_lora_read_dir(dir, &lo, base, sizeof base, e))
+            return -1;
+        return gen_cfg_load(g, base, e);
+    }
     if (!full)
         snprintf(path, sizeof path, "%s/config.json", dir);
     cJSON *o = NULL;

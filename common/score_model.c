@@ -13,6 +13,7 @@
 #include "fsio.h"
 #include "grow.h"
 #include "tfm_ckpt.h"
+#include "tfm_lora_ckpt.h"
 
 static cJSON *read_json(const char *dir, const char *name, int optional, alarm_err *e)
 {
@@ -101,6 +102,9 @@ int score_model_open(score_model *sm, const score_spec *s, const score_env *env,
         return -1;
     if (!(sm->dir = strdup(s->arg)))
         return err_set(e, "out of memory");
+    if (tfm_lora_is_adapter_dir(sm->dir)) /* its head and rm.json are not read from one yet */
+        return err_set(e, "scorer %s: %s is a LoRA adapter directory: a reward model is read "
+                          "from a full checkpoint", s->name, sm->dir);
     if (!(sm->config = read_json(sm->dir, "config.json", 0, e)))
         return err_prefix(e, "scorer %s", s->name);
     alarm_err none = {{0}};

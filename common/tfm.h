@@ -68,6 +68,23 @@ typedef struct {
 enum { TFM_DROP_EMBD, TFM_DROP_ATTN, TFM_DROP_RESID_ATTN, TFM_DROP_RESID_MLP,
        TFM_DROP_SUMMARY, TFM_DROP_NSITES };
 
+/* One adapter of a layer's slot (tfm_lora.h): offsets of A (r, in) and
+ * B (out, r) in the parameter table, and its saved product u = x A^T. */
+typedef struct {
+    size_t a, b;  /* SIZE_MAX when the slot has no adapter */
+    float *u;     /* (B, T, r) */
+} tfm_lora_ad;
+
+typedef struct {
+    float scale;      /* alpha / r */
+    int on;           /* adapters computed (tfm_lora_enable) */
+    tfm_lora_ad *ad;  /* (L, TFM_LORA_SLOTS) */
+    float *mem;       /* the adapters' activations: every u, then du, then xd */
+    float *du;        /* (B, T, r) backward scratch */
+    float *xd;        /* (B, T, max in) the dropped input; NULL without dropout */
+    char base[4096];  /* the base checkpoint (adapter_config.json's base_model_name_or_path) */
+} tfm_lora_state;
+
 typedef struct tfm_model {
     tfm_config cfg;
     int B, T;         /* maxima the activations are sized for */
@@ -78,7 +95,13 @@ typedef struct tfm_model {
     int ntab;
     size_t nparams;
     size_t *role;     /* (L + 1) x roles, offsets; SIZE_MAX when absent */
-    float *params, *grads, *m, *v; /* (nparams) each; grads/m/v NULL until tfm_train_alloc */
+    float *params;    /* (nparams) */
+    int shared_params; /* params belong to another model (tfm_build_base_view) */
+    /* the trainable span: parameters [toff, nparams), every one without LoRA
+       (toff 0); with LoRA the trained heads and the adapters, at the table's end */
+    size_t toff, ntrain;
+    float *grads, *m, *v; /* (ntrain) each, for params + toff; NULL until tfm_train_alloc */
+    tfm_lora_state lora;  /* cfg.lora.r > 0 */
     /* activations */
     float *acts_mem;
     size_t nacts;
@@ -109,6 +132,14 @@ typedef struct tfm_model {
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e);
 void tfm_free(tfm_model *m);
 
+/* v: the base model under m's adapters, without its value and
+ * classification heads, computing with m's own parameters (no copy; m
+ * must outlive v), lm_head as TFM_LM_ALL or TFM_LM_ROWS. With LoRA this
+ * is PPO's reference: the policy with its adapters off, in no extra
+ * parameter memory. Not for training. */
+int tfm_build_base_view(tfm_model *v, const tfm_model *m, int B, int T, int lm_head,
+                        alarm_err *e);
+
 /* 0 when B rows of T tokens fit the model: T at most tfm_config_max_len. */
 int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e);
 
@@ -116,11 +147,25 @@ int tfm_check_len(const tfm_config *c, int B, int T, alarm_err *e);
  * with transparent huge pages requested. Freed with free(). */
 float *tfm_alloc_floats(size_t n);
 
-/* Allocates gradients, AdamW moments and activation gradients (zeroed). */
+/* Allocates gradients and AdamW moments for the trainable span, and
+ * activation gradients (zeroed). */
 int tfm_train_alloc(tfm_model *m, alarm_err *e);
 
 /* Pointer to a tensor by role: layer -1 for the global roles (TG_*). NULL when absent. */
 float *tfm_w(const tfm_model *m, float *base, int layer, int role);
+
+/* The gradient of a role's tensor, NULL when absent or frozen (not in the
+ * trainable span) or before tfm_train_alloc. */
+float *tfm_g(const tfm_model *m, int layer, int role);
+
+/* Tensor t's slice of a trainable-span buffer (grads, m or v); NULL when t
+ * is frozen. */
+float *tfm_span_at(const tfm_model *m, float *span, const tfm_tensor *t);
+
+/* The one contiguous span of gradients the optimizer updates (and data
+ * parallelism reduces): m->grads, *n = m->ntrain; all parameters without
+ * LoRA, the adapters and trained heads with it. NULL before tfm_train_alloc. */
+float *tfm_trainable_grads(const tfm_model *m, size_t *n);
 
 /* The table entry with Hugging Face name `name` (with or without the
  * "transformer."/"model." prefix), or NULL. */
@@ -151,10 +196,6 @@ void tfm_zero_head_grads(tfm_model *m);
 /* Multiplies the head-output gradients of the last forward's rows by k: a
  * data-parallel rank weighs its share of a micro-batch (backward is linear). */
 void tfm_scale_head_grads(tfm_model *m, float k);
-
-/* The contiguous span of gradients the optimizer updates, *n floats: what
- * data-parallel ranks all-reduce between backward and tfm_optim_step. */
-float *tfm_trainable_grads(const tfm_model *m, size_t *n);
 
 /* lp[i] = log p(ids[i] | the positions up to row rows[i]) for n (b * T + t)
  * rows of the last forward: the log-softmax of the LM head at those rows,

@@ -1,6 +1,8 @@
 /* tfm_ckpt: loading through the safetensors module and saving through the
  * atomic checkpoint writer (alarm-formats(5) section 7). */
 #include "tfm_ckpt.h"
+#include "tfm_lora.h"
+#include "tfm_lora_ckpt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,14 @@ static st_dtype stored_dtype(const st_set *s)
 
 int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e)
 {
+    if (tfm_lora_is_adapter_dir(dir))
+        return tfm_lora_load_dir(m, dir, B, T, flags, e);
+    return tfm_load_lora(m, dir, NULL, B, T, flags, e);
+}
+
+int tfm_load_lora(tfm_model *m, const char *dir, const tfm_lora_opts *o, int B, int T, int flags,
+                  alarm_err *e)
+{
     tfm_config cfg;
     st_set *s = NULL;
     memset(m, 0, sizeof *m);
@@ -60,11 +70,17 @@ int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *
     cfg.dtype = stored_dtype(s);
     if (T <= 0)
         T = tfm_config_max_len(&cfg) < 1024 ? tfm_config_max_len(&cfg) : 1024;
+    if (o && tfm_lora_configure(&cfg, o, e)) {
+        st_close(s);
+        return err_prefix(e, "%s", dir);
+    }
     int rc = tfm_build(m, &cfg, B, T, e);
     if (rc == 0 && (rc = tfm_load_from(m, &src, !(flags & TFM_LOAD_NO_CHECK), e)) != 0) {
         err_prefix(e, "%s", dir);
         tfm_free(m);
     }
+    if (rc == 0 && o)
+        tfm_lora_set_base(m, dir);
     st_close(s);
     return rc;
 }
@@ -88,16 +104,20 @@ static int write_weights(const tfm_model *m, const char *dir, const tfm_save_opt
     st_out *outs = calloc((size_t)m->ntab, sizeof *outs);
     if (!outs)
         return err_set(e, "out of memory");
+    size_t n = 0;
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
-        outs[i].name = t->name;
-        outs[i].data = m->params + t->offset;
-        outs[i].ndim = t->ndim;
-        outs[i].shape[0] = t->shape[0];
-        outs[i].shape[1] = t->shape[1];
+        if (tfm_lora_is_adapter(t))
+            continue; /* adapters go to an adapter directory (tfm_lora_save) */
+        outs[n].name = t->name;
+        outs[n].data = m->params + t->offset;
+        outs[n].ndim = t->ndim;
+        outs[n].shape[0] = t->shape[0];
+        outs[n].shape[1] = t->shape[1];
+        n++;
     }
     static const char *const meta[] = {"format", "pt", NULL};
-    int rc = st_write_dir(dir, outs, (size_t)m->ntab, o->dtype, o->max_shard_bytes, meta, e);
+    int rc = st_write_dir(dir, outs, n, o->dtype, o->max_shard_bytes, meta, e);
     free(outs);
     return rc;
 }
@@ -115,9 +135,14 @@ int tfm_save_as(const tfm_model *m, const char *dir, const char *tokenizer_dir,
     char path[8192];
     if (ckpt_begin(&w, dir, e))
         return -1;
-    int rc = write_config(&w, &m->cfg, opts->dtype, e);
-    if (!rc)
-        rc = write_weights(m, w.tmp_dir, opts, e);
+    int rc;
+    if (m->cfg.lora.r) {
+        rc = tfm_lora_write(m, &w, e);
+    } else {
+        rc = write_config(&w, &m->cfg, opts->dtype, e);
+        if (!rc)
+            rc = write_weights(m, w.tmp_dir, opts, e);
+    }
     static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json",
                                             "special_tokens_map.json"};
     for (size_t i = 0; !rc && tokenizer_dir && i < sizeof tok_files / sizeof *tok_files; i++) {

@@ -9,6 +9,7 @@
 
 #include "ckpt.h"
 #include "tfm.h"
+#include "tfm_lora.h"
 
 /* A set of named tensors convertible to fp32. */
 typedef struct {
@@ -50,6 +51,13 @@ int tfm_source_has_value_head(const tfm_source *src);
  * one holding most elements), so a tool can save the model as it was loaded. */
 int tfm_load(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e);
 
+/* tfm_load of a base checkpoint DIR with fresh LoRA adapters (o; NULL:
+ * none) built on it. A DIR holding adapter_config.json is an adapter
+ * directory (tfm_lora_ckpt.h): tfm_load loads it with its base, whatever
+ * the tool, so every --model takes one. */
+int tfm_load_lora(tfm_model *m, const char *dir, const tfm_lora_opts *o, int B, int T, int flags,
+                  alarm_err *e);
+
 /* How the weights are written. */
 typedef struct {
     st_dtype dtype;         /* ST_F32, ST_BF16 or ST_F16 (m->cfg.dtype: as loaded);
@@ -62,7 +70,9 @@ typedef struct {
     void *extra_ctx;
 } tfm_save_opts;
 
-/* Writes DIR atomically: config.json (its "torch_dtype" names opts->dtype),
+/* A model with adapters (cfg.lora.r) is written as an adapter directory
+ * instead (tfm_lora_write), with the tokenizer files and `extra` the same.
+ * Writes DIR atomically: config.json (its "torch_dtype" names opts->dtype),
  * the weights (the names of the table; a tied LM head is not written, as
  * transformers does) with metadata {"format": "pt"}, and the tokenizer files
  * found in `tokenizer_dir` when it is not NULL. opts NULL means F32, one file.

@@ -3,6 +3,7 @@
  * field the runtime cannot honour (another activation, MLP biases, an unknown
  * rope_scaling type) is an error rather than a silently different model. */
 #include "tfm_config.h"
+#include "tfm_lora_ckpt.h"
 #include "fsio.h"
 
 #include <cjson/cJSON.h>
@@ -272,6 +273,13 @@ out:
 
 int tfm_config_load(tfm_config *c, const char *dir, alarm_err *e)
 {
+    if (tfm_lora_is_adapter_dir(dir)) { /* its base's architecture, with its adapters */
+        tfm_lora_opts o;
+        char base[8192];
+        if (tfm_lora_read_dir(dir, &o, base, sizeof base, e) || tfm_config_load(c, base, e))
+            return -1;
+        return tfm_lora_configure(c, &o, e) ? err_prefix(e, "%s", dir) : 0;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     size_t n;

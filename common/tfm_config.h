@@ -20,6 +20,17 @@ typedef enum {
 
 enum { TFM_LM_ALL = 1, TFM_LM_ROWS = 2 };
 
+/* LoRA adapters on the matrix products (tfm_lora.h); r = 0: none. Not part
+ * of config.json: an adapter directory's adapter_config.json carries them. */
+enum { TFM_LORA_SLOTS = 8 }; /* adapters a layer can carry (tfm_lora_slot) */
+typedef struct {
+    int r;
+    double alpha;       /* scale = alpha / r, as PEFT's lora_alpha */
+    double dropout;     /* on the adapters' input, while dropout is on */
+    unsigned targets;   /* bit s: slot s carries an adapter */
+    unsigned long long seed; /* A's initialisation */
+} tfm_lora_cfg;
+
 typedef struct {
     tfm_arch arch;
     char model_type[32];   /* "gpt2", "llama", "qwen2", "mistral", ... */
@@ -60,13 +71,15 @@ typedef struct {
     /* the weights' dtype on disk ("torch_dtype"): ST_F32, ST_BF16 or ST_F16 (other
        names read as ST_F32, the compute dtype); tfm_load sets it from the tensors */
     st_dtype dtype;
+    tfm_lora_cfg lora;     /* adapters to build (zero: none) */
 } tfm_config;
 
 /* Parses config.json text. Unknown architectures and missing or
  * out-of-range fields are errors. Heads: lm_head=1, others off (callers set). */
 int tfm_config_parse(tfm_config *cfg, const char *json, alarm_err *e);
 
-/* Reads DIR/config.json. */
+/* Reads DIR/config.json; for a LoRA adapter directory (adapter_config.json)
+ * its base's, with cfg->lora set from the adapter's. */
 int tfm_config_load(tfm_config *cfg, const char *dir, alarm_err *e);
 
 /* The longest sequence the runtime computes exactly: max positions, or the

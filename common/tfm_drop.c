@@ -50,15 +50,20 @@ static double site_p(const tfm_config *c, int site)
     return 0;
 }
 
-const tfm_drop *tfm_drop_site(const struct tfm_model *m, int layer, int site, tfm_drop *d)
+const tfm_drop *tfm_drop_at(const struct tfm_model *m, uint64_t index, double p, tfm_drop *d)
 {
-    double p = site_p(&m->cfg, site);
     if (!m->drop.fon || !(p > 0))
         return NULL;
     uint64_t pass = rng_at(m->drop.seed, m->drop.fdraw);
-    tfm_drop_init(d, rng_at(pass, (uint64_t)(layer + 1) * TFM_DROP_NSITES + (uint64_t)site), p);
+    tfm_drop_init(d, rng_at(pass, index), p);
     d->buf = m->datt;
     return d;
+}
+
+const tfm_drop *tfm_drop_site(const struct tfm_model *m, int layer, int site, tfm_drop *d)
+{
+    return tfm_drop_at(m, (uint64_t)(layer + 1) * TFM_DROP_NSITES + (uint64_t)site,
+                       site_p(&m->cfg, site), d);
 }
 
 int tfm_set_dropout(tfm_model *m, int on, uint64_t seed, alarm_err *e)

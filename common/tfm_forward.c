@@ -3,6 +3,7 @@
  * GPT-2 stores Conv1D weights (in, out), Llama nn.Linear weights (out, in):
  * `wt` below says which, so checkpoints are used in place without copies. */
 #include "tfm.h"
+#include "tfm_lora.h"
 
 #include <math.h>
 #include <string.h>
@@ -91,9 +92,11 @@ static void proj_res(tfm_model *m, int l, int site, float *out, const float *res
     const tfm_drop *d = tfm_drop_site(m, l, site, &dd);
     if (!d) {
         tfm_matmul_forward_res(out, res, inp, w, b, N, IC, c->C, wt);
+        tfm_lora_forward(m, l, wrole, out, inp, N);
         return;
     }
     tfm_matmul_forward(out, inp, w, b, N, IC, c->C, wt);
+    tfm_lora_forward(m, l, wrole, out, inp, N); /* the adapter is part of the dropped output */
     tfm_drop_add(out, res, out, N * c->C, d);
 }
 
@@ -107,6 +110,7 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
     norm_forward(m, a->ln1, a->ln1_mean, a->ln1_rstd, x, l, TW_LN1_W, N);
     tfm_matmul_forward(a->qkv, a->ln1, tfm_w(m, P, l, TW_QKV_W), tfm_w(m, P, l, TW_QKV_B), N,
                        c->C, m->QKV, wt);
+    tfm_lora_forward(m, l, TW_QKV_W, a->qkv, a->ln1, N);
     if (c->arch == TFM_LLAMA)
         tfm_rope(a->qkv, m->rope_cos, m->rope_sin, NULL, N, T, m->QKV, c->NH + c->NKV, c->HS, 0);
     tfm_drop da;
@@ -116,6 +120,7 @@ static void layer_forward(tfm_model *m, int l, const float *x, int B, int T)
     norm_forward(m, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, l, TW_LN2_W, N);
     tfm_matmul_forward(a->fc, a->ln2, tfm_w(m, P, l, TW_FC_W), tfm_w(m, P, l, TW_FC_B), N,
                        c->C, m->FC, wt);
+    tfm_lora_forward(m, l, TW_FC_W, a->fc, a->ln2, N);
     if (c->arch == TFM_GPT2)
         tfm_gelu_forward(a->act, a->gelu_t, a->fc, N * c->FF);
     else
@@ -176,7 +181,7 @@ void tfm_zero_grad(tfm_model *m)
 {
     if (!m->grads)
         return;
-    memset(m->grads, 0, m->nparams * sizeof *m->grads);
+    memset(m->grads, 0, m->ntrain * sizeof *m->grads);
     tfm_zero_head_grads(m);
 }
 

@@ -2,6 +2,7 @@
  * by Hugging Face name, checking every shape. Kept apart from the file
  * format so tests can feed tensors from anywhere. */
 #include "tfm_ckpt.h"
+#include "tfm_lora.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -67,12 +68,16 @@ int tfm_load_from(tfm_model *m, const tfm_source *src, int check, alarm_err *e)
 {
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
+        if (tfm_lora_is_adapter(t))
+            continue; /* a base checkpoint has none: tfm_lora_load reads them */
         const char *used;
         int ndim;
         int64_t shape[8];
         if (!lookup(src, t->name, &used, &ndim, shape)) {
             if (!strncmp(t->name, "v_head.", 7))
                 continue; /* a value head the checkpoint lacks starts at zero */
+            if (m->cfg.lora.r && t->offset >= m->toff)
+                continue; /* a head trained beside adapters: the adapter directory's */
             return err_set(e, "tensor %s is missing", t->name);
         }
         size_t numel = 1;

@@ -5,6 +5,7 @@
  * without the "transformer."/"model." prefix, as the base classes save them. */
 #include "tfm.h"
 #include "rng.h"
+#include "tfm_lora.h"
 #include "tfm_ops.h"
 
 #include <math.h>
@@ -120,11 +121,38 @@ static void llama_table(table_builder *tb, const tfm_config *c)
     add(tb, -1, TG_LNF_W, 0, C, 0, "model.norm.weight");
 }
 
+/* The adapters after every other tensor, so with the heads before them
+ * they are the trainable span; PEFT's module paths, its lora_A/lora_B. */
+static int lora_table(table_builder *tb, const tfm_config *c, alarm_err *e)
+{
+    tfm_model *m = tb->m;
+    tfm_lora_slot sl[TFM_LORA_SLOTS];
+    int ns = tfm_lora_slots(c, sl);
+    m->lora.ad = malloc((size_t)c->L * TFM_LORA_SLOTS * sizeof *m->lora.ad);
+    if (!m->lora.ad)
+        return err_set(e, "out of memory for the adapters' table");
+    for (int l = 0; l < c->L; l++)
+        for (int s = 0; s < TFM_LORA_SLOTS; s++) {
+            tfm_lora_ad *ad = &m->lora.ad[l * TFM_LORA_SLOTS + s];
+            ad->a = ad->b = SIZE_MAX;
+            ad->u = NULL;
+            if (s >= ns || !(c->lora.targets >> s & 1))
+                continue;
+            char path[80];
+            snprintf(path, sizeof path, sl[s].path, l);
+            ad->a = tb->off;
+            add(tb, -1, -1, 1, c->lora.r, sl[s].in, "%s.lora_A.weight", path);
+            ad->b = tb->off;
+            add(tb, -1, -1, 1, sl[s].out, c->lora.r, "%s.lora_B.weight", path);
+        }
+    return 0;
+}
+
 static int build_table(tfm_model *m, alarm_err *e)
 {
     const tfm_config *c = &m->cfg;
     size_t nrole = (size_t)(c->L + 1) * TW_NLAYER_ROLES;
-    int cap = 16 + 16 * c->L;
+    int cap = 16 + (16 + 2 * TFM_LORA_SLOTS) * c->L;
     m->tab = calloc((size_t)cap, sizeof *m->tab);
     m->role = malloc(nrole * sizeof *m->role);
     if (!m->tab || !m->role)
@@ -149,7 +177,11 @@ static int build_table(tfm_model *m, alarm_err *e)
         add(&tb, -1, TG_CLS_W, 1, c->n_labels, c->C, "%s.weight", n);
         add(&tb, -1, TG_CLS_B, 0, c->n_labels, 0, "%s.bias", n);
     }
+    if (c->lora.r && lora_table(&tb, c, e))
+        return -1;
     m->nparams = tb.off;
+    m->toff = 0;
+    m->ntrain = m->nparams;
     return 0;
 }
 
@@ -159,6 +191,25 @@ float *tfm_w(const tfm_model *m, float *base, int layer, int role)
     if (off == SIZE_MAX || !base)
         return NULL;
     return base + off;
+}
+
+float *tfm_g(const tfm_model *m, int layer, int role)
+{
+    size_t off = m->role[(size_t)(layer + 1) * TW_NLAYER_ROLES + role];
+    if (off == SIZE_MAX || !m->grads || off < m->toff)
+        return NULL;
+    return m->grads + (off - m->toff);
+}
+
+float *tfm_span_at(const tfm_model *m, float *span, const tfm_tensor *t)
+{
+    return span && t->offset >= m->toff ? span + (t->offset - m->toff) : NULL;
+}
+
+float *tfm_trainable_grads(const tfm_model *m, size_t *n)
+{
+    *n = m->grads ? m->ntrain : 0;
+    return m->grads;
 }
 
 const tfm_tensor *tfm_find(const tfm_model *m, const char *name)
@@ -264,7 +315,27 @@ static int check_config(const tfm_config *c, int B, int T, alarm_err *e)
     return tfm_check_len(c, B, T, e);
 }
 
+static int build(tfm_model *m, const tfm_config *cfg, int B, int T, float *shared, alarm_err *e);
+
 int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
+{
+    return build(m, cfg, B, T, NULL, e);
+}
+
+int tfm_build_base_view(tfm_model *v, const tfm_model *m, int B, int T, int lm_head,
+                        alarm_err *e)
+{
+    tfm_config c = m->cfg;
+    c.lora.r = 0;
+    c.value_head = 0;
+    c.cls = TFM_CLS_NONE;
+    c.lm_head = lm_head;
+    /* the base's tensors lead m's table, at the same offsets (adapters and
+       heads only follow them), so m's parameters serve as they are */
+    return build(v, &c, B, T, m->params, e);
+}
+
+static int build(tfm_model *m, const tfm_config *cfg, int B, int T, float *shared, alarm_err *e)
 {
     memset(m, 0, sizeof *m);
     if (check_config(cfg, B, T, e))
@@ -279,7 +350,8 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
     m->la = calloc((size_t)cfg->L, sizeof *m->la);
     m->lens = calloc((size_t)B, sizeof *m->lens);
     m->tokens = calloc((size_t)B * T, sizeof *m->tokens);
-    m->params = tfm_alloc_floats(m->nparams);
+    m->params = shared ? shared : tfm_alloc_floats(m->nparams);
+    m->shared_params = shared != NULL;
     m->nacts = layout_acts(m, NULL);
     m->acts_mem = tfm_alloc_floats(m->nacts);
     if (!m->la || !m->lens || !m->tokens || !m->params || !m->acts_mem) {
@@ -288,6 +360,8 @@ int tfm_build(tfm_model *m, const tfm_config *cfg, int B, int T, alarm_err *e)
         goto fail;
     }
     layout_acts(m, m->acts_mem);
+    if (cfg->lora.r && tfm_lora_build(m, e))
+        goto fail;
     if (cfg->arch == TFM_LLAMA) {
         int half = cfg->HS / 2;
         m->rope_T = cfg->maxT;
@@ -314,9 +388,9 @@ int tfm_train_alloc(tfm_model *m, alarm_err *e)
 {
     if (m->grads)
         return 0;
-    m->grads = tfm_alloc_floats(m->nparams);
-    m->m = tfm_alloc_floats(m->nparams);
-    m->v = tfm_alloc_floats(m->nparams);
+    m->grads = tfm_alloc_floats(m->ntrain);
+    m->m = tfm_alloc_floats(m->ntrain);
+    m->v = tfm_alloc_floats(m->ntrain);
     m->ndacts = layout_dacts(m, NULL);
     m->dacts_mem = tfm_alloc_floats(m->ndacts);
     if (!m->grads || !m->m || !m->v || !m->dacts_mem) {
@@ -340,7 +414,8 @@ void tfm_free(tfm_model *m)
     free(m->la);
     free(m->lens);
     free(m->tokens);
-    free(m->params);
+    if (!m->shared_params)
+        free(m->params);
     free(m->grads);
     free(m->m);
     free(m->v);
@@ -348,6 +423,8 @@ void tfm_free(tfm_model *m)
     free(m->dacts_mem);
     free(m->rope_cos);
     free(m->rope_sin);
+    free(m->lora.ad);
+    free(m->lora.mem);
     memset(m, 0, sizeof *m);
 }
 
@@ -365,6 +442,8 @@ void tfm_init_random(tfm_model *m, uint64_t seed)
     for (int i = 0; i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
         float *p = m->params + t->offset;
+        if (tfm_lora_is_adapter(t))
+            continue; /* fresh adapters are tfm_lora_init's */
         int is_norm = strstr(t->name, "ln_") || strstr(t->name, "norm");
         for (size_t j = 0; j < t->numel; j++)
             p[j] = t->ndim == 2 ? (float)(0.02 * gauss(&s)) : is_norm && strstr(t->name, "weight")

@@ -192,6 +192,8 @@ TFM_AVX2_CLONE void tfm_layernorm_backward(float *dinp, float *dw, float *db, co
         for (int i = 0; i < C; i++)
             dx[i] += s * (g[i] * w[i] - a - (x[i] - m) * s * bsum);
     }
+    if (!dw)
+        return; /* frozen (LoRA) */
     /* Weight gradients sum over rows: each thread owns a stretch of columns
      * and adds the rows in order, so the sums are race-free and the same
      * whatever the thread count. */
@@ -244,6 +246,8 @@ TFM_AVX2_CLONE void tfm_rmsnorm_backward(float *dinp, float *dw, const float *do
         for (int i = 0; i < C; i++)
             dx[i] += s * g[i] * w[i] - k * x[i];
     }
+    if (!dw)
+        return;
 #pragma omp parallel if (N * (size_t)C > 32768) /* as in tfm_layernorm_backward */
     {
         int c0, c1;

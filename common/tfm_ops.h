@@ -32,6 +32,9 @@ void tfm_drop_add(float *out, const float *res, const float *inp, size_t n, cons
  * not drop there (dropout off, or p = 0), so the pass is the plain one. */
 struct tfm_model;
 const tfm_drop *tfm_drop_site(const struct tfm_model *m, int layer, int site, tfm_drop *d);
+/* The same for the mask with stream index `index` of the pass at
+ * probability p: sites beyond the TFM_DROP_* ones (LoRA's inputs). */
+const tfm_drop *tfm_drop_at(const struct tfm_model *m, uint64_t index, double p, tfm_drop *d);
 
 /* C (M, N) = alpha op(A) op(B) + beta C (row-major; op transposes when ta/tb),
  * the M rows split over the OpenMP threads, each calling OpenBLAS. */

@@ -1,5 +1,6 @@
-/* tfm_optim: see tfm_optim.h. The update runs over the one parameter
- * allocation in place; the decay mask comes from the parameter table. */
+/* tfm_optim: see tfm_optim.h. The update runs over the trainable span
+ * (every parameter, or LoRA's heads and adapters) in place; the decay mask
+ * comes from the parameter table. */
 #include "tfm_optim.h"
 #include "omp_sizes.h"
 #include "tfm_math.h"
@@ -34,17 +35,11 @@ float tfm_lr_at(const tfm_adamw *o, int step)
     return (float)(o->lr * 0.5 * (1.0 + cos(M_PI * progress)));
 }
 
-float *tfm_trainable_grads(const tfm_model *m, size_t *n)
-{
-    *n = m->nparams; /* every parameter trains */
-    return m->grads;
-}
-
 float tfm_grad_norm(const tfm_model *m)
 {
     double s = 0;
 #pragma omp parallel for simd reduction(+ : s)
-    for (size_t i = 0; i < m->nparams; i++)
+    for (size_t i = 0; i < m->ntrain; i++)
         s += (double)m->grads[i] * m->grads[i];
     return (float)sqrt(s);
 }
@@ -55,7 +50,7 @@ float tfm_clip_grad(tfm_model *m, float max_norm)
     float k = max_norm / (norm + 1e-6f);
     if (k < 1.0f) {
 #pragma omp parallel for
-        for (size_t i = 0; i < m->nparams; i++)
+        for (size_t i = 0; i < m->ntrain; i++)
             m->grads[i] *= k;
     }
     return norm;
@@ -85,15 +80,17 @@ static void adamw_update(tfm_model *m, const tfm_adamw *o, float lr, int step, f
     float bc1 = 1.0f - powf(b1, (float)step), bc2s = sqrtf(1.0f - powf(b2, (float)step));
     for (int ti = 0; ti < m->ntab; ti++) {
         const tfm_tensor *t = &m->tab[ti];
+        if (t->offset < m->toff)
+            continue; /* frozen */
         const float k[7] = {b1, b2, bc2s, o->eps, lr / bc1,
                             t->decay ? 1.0f - lr * o->weight_decay : 1.0f, gscale};
-        size_t off = t->offset, n = t->numel;
+        size_t off = t->offset - m->toff, n = t->numel;
 #pragma omp parallel if (n > OMP_MIN_ELEMS)
         {
             int id = omp_get_thread_num(), nt = omp_get_num_threads();
             size_t chunk = ((n + nt - 1) / nt + 15) & ~(size_t)15;
             size_t i0 = id * chunk < n ? id * chunk : n, i1 = i0 + chunk < n ? i0 + chunk : n;
-            adamw_range(m->params + off + i0, m->grads + off + i0, m->m + off + i0,
+            adamw_range(m->params + m->toff + off + i0, m->grads + off + i0, m->m + off + i0,
                         m->v + off + i0, i1 - i0, k);
         }
     }

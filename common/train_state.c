@@ -111,13 +111,17 @@ int train_state_save(const ckpt_writer *w, const train_state *st, const train_cf
     if (!rc && (!outs || !names))
         rc = err_set(e, "out of memory");
     static const char *const prefix[] = {"exp_avg", "exp_avg_sq", "master"};
+    size_t j = 0;
     for (int i = 0; !rc && i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
-        const float *src[3] = {m->m + t->offset, m->v + t->offset, m->params + t->offset};
-        for (int k = 0; k < per; k++) {
-            st_out *o = &outs[(size_t)i * per + k];
-            snprintf(names[(size_t)i * per + k], sizeof *names, "%s.%s", prefix[k], t->name);
-            o->name = names[(size_t)i * per + k];
+        if (t->offset < m->toff) /* frozen: no moments, its weights the base's own */
+            continue;
+        const float *src[3] = {tfm_span_at(m, m->m, t), tfm_span_at(m, m->v, t),
+                               m->params + t->offset};
+        for (int k = 0; k < per; k++, j++) {
+            st_out *o = &outs[j];
+            snprintf(names[j], sizeof *names, "%s.%s", prefix[k], t->name);
+            o->name = names[j];
             o->data = src[k];
             o->ndim = t->ndim;
             o->shape[0] = t->shape[0];
@@ -128,7 +132,7 @@ int train_state_save(const ckpt_writer *w, const train_state *st, const train_cf
     if (!rc && !ckpt_path(w, "optimizer.safetensors", path, sizeof path))
         rc = err_set(e, "checkpoint path too long");
     if (!rc)
-        rc = st_write(path, outs, n, ST_F32, NULL, e);
+        rc = st_write(path, outs, j, ST_F32, NULL, e);
     free(outs);
     free(names);
     return rc;
@@ -192,7 +196,10 @@ int train_state_load(const char *dir, const train_cfg *c, train_state *st, tfm_m
     int rc = 0;
     for (int i = 0; !rc && i < m->ntab; i++) {
         const tfm_tensor *t = &m->tab[i];
-        float *dst[3] = {m->m + t->offset, m->v + t->offset, m->params + t->offset};
+        if (t->offset < m->toff)
+            continue;
+        float *dst[3] = {tfm_span_at(m, m->m, t), tfm_span_at(m, m->v, t),
+                         m->params + t->offset};
         for (int k = 0; !rc && k < 3; k++) {
             char name[160];
             snprintf(name, sizeof name, "%s.%s", prefix[k], t->name);

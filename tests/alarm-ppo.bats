@@ -177,3 +177,27 @@ bad() {
     id=$(head -1 "$T/good.jsonl" | jq -r .id)
     bad "$T/y4" "y4:3: duplicate id \"$id\" (first at $T/y4:1)"
 }
+
+@test "--lora: no --ref needed, the KL of the first step is 0, adapters and v_head saved; the chain goes on" {
+    combined "$M" 1 >"$T/c.jsonl"
+    sum=$(sha256sum "$M/model.safetensors")
+    alarm-ppo --policy "$M" --lora r=4,alpha=8 --out "$T/l1" --lr 3e-3 --mini-batch 4 --threads 1 \
+        --stats "$T/s.jsonl" "$T/c.jsonl" >/dev/null
+    jq -e '."objective/kl" == 0 and ."ppo/grad_norm" > 0' "$T/s.jsonl"
+    jq -e '.peft_type == "LORA" and .target_modules == ["c_attn"]' "$T/l1/adapter_config.json"
+    [ -f "$T/l1/adapter_model.safetensors" ] && [ -f "$T/l1/ppo_state.json" ]
+    alarm-model info "$T/l1" | jq -e '.heads == ["lm", "value"] and .lora.r == 4'
+    [ "$(sha256sum "$M/model.safetensors")" = "$sum" ]
+    # the adapter directory as --policy: its own adapters, still no --ref
+    alarm-ppo --policy "$T/l1" --out "$T/l2" --lr 3e-3 --mini-batch 4 --threads 1 \
+        --stats "$T/s.jsonl" "$T/c.jsonl" >/dev/null
+    jq -s -e '.[1].step == 2 and .[1]."objective/kl" != 0' "$T/s.jsonl"
+    # --ref given with LoRA is honoured: the base itself as reference gives the same step
+    alarm-ppo --policy "$M" --lora r=4,alpha=8 --ref "$M" --out "$T/r1" --lr 3e-3 --mini-batch 4 \
+        --threads 1 "$T/c.jsonl" >/dev/null
+    cmp "$T/l1/adapter_model.safetensors" "$T/r1/adapter_model.safetensors"
+    run alarm-ppo --policy "$M" --out "$T/x" "$T/c.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *"--ref is required unless"* ]]
+    run alarm-ppo --policy "$M" --lora targets=v_proj --out "$T/x" "$T/c.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *'"v_proj" matches no module'* ]]
+}

@@ -217,3 +217,27 @@ bad() {
         [ "$status" -eq 1 ] && [[ "$output" == *"--labels $l"* ]]
     done
 }
+
+@test "--lora: a score head trained beside the adapters; killed with -9 and resumed, bit for bit" {
+    records seq 400 "$T/train.jsonl" 1
+    M="$ROOT/tests/fixtures/tfm/lm_gpt2_tok"
+    args=(--kind seq --model "$M" --lora r=4,alpha=8 --steps 60 --save-every 10 --batch 4
+          --max-len 32 --threads 1 -q "$T/train.jsonl")
+    alarm-rm --out "$T/a" "${args[@]}"
+    jq -e '.task_type == "SEQ_CLS" and .peft_type == "LORA"' "$T/a/adapter_config.json"
+    alarm-model info "$T/a" | jq -e '.heads == ["score"] and .labels == 1 and
+        .lora.trainable_parameters == 32 + 2 * 4 * (32 + 96)'
+    alarm-rm --out "$T/b" "${args[@]}" &
+    kill_at "$T/b" 20 $!
+    alarm-rm --out "$T/b" --resume "${args[@]}"
+    cmp "$T/a/adapter_model.safetensors" "$T/b/adapter_model.safetensors"
+    cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
+}
+
+@test "--lora with --kind spans is a usage error (label names live in config.json)" {
+    records spans 20 "$T/train.jsonl" 1
+    run alarm-rm --kind spans --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" --lora default \
+        --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *"--lora trains sequence reward models"* ]]
+    [ ! -e "$T/x" ]
+}

@@ -281,3 +281,11 @@ span_records() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"np:1: scorer h (rm) failed: field \"prompt\": empty, and the tokenizer adds no BOS"* ]]
 }
+
+@test "rm: of a LoRA adapter directory is refused, naming it" {
+    mkdir "$T/adapter"
+    echo '{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "base_model_name_or_path": "x"}' \
+        >"$T/adapter/adapter_config.json"
+    run alarm-score --scorer "h=rm:$T/adapter" <<<'{"id": "a", "prompt": "p", "response": "r"}'
+    [ "$status" -ne 0 ] && [[ "$output" == *"$T/adapter is a LoRA adapter directory"* ]]
+}

@@ -205,3 +205,80 @@ kill_at() {
                           transpose[] | .[0] - .[1] | fabs] | length > 20 and max < 1e-4'
     done
 }
+
+# lora_run DIR [ARGS...]: 30 LoRA steps on the copy task from the fixture LM.
+lora_run() {
+    out="$1"; shift
+    copy_task 400 "$T/train.jsonl" 1
+    copy_task 50 "$T/val.jsonl" 2
+    alarm-sft --model "$M" --out "$out" --val "$T/val.jsonl" --steps 30 --lr 1e-2 --batch 8 \
+        --max-len 32 --threads 1 -q --db "$T/s.db" "$@" "$T/train.jsonl"
+}
+
+@test "--lora: the loss falls, the base stays as it was and the checkpoint is a PEFT adapter directory" {
+    sum=$(sha256sum "$M/model.safetensors")
+    lora_run "$T/run" --lora r=4,alpha=8,targets=c_attn,c_fc
+    sqlite3 "$T/s.db" "SELECT (SELECT val_loss FROM train_evals WHERE step = 0) >
+        (SELECT val_loss FROM train_evals WHERE step = 30) + 0.5" | grep -qx 1
+    [ "$(sha256sum "$M/model.safetensors")" = "$sum" ]
+    # adapters only: no base weights, no config.json of a full checkpoint
+    [ ! -e "$T/run/config.json" ] && [ ! -e "$T/run/model.safetensors" ]
+    jq -e --arg base "$M" '.peft_type == "LORA" and .r == 4 and .lora_alpha == 8 and
+        .lora_dropout == 0.05 and .target_modules == ["c_attn", "c_fc"] and .bias == "none" and
+        .task_type == "CAUSAL_LM" and .fan_in_fan_out == true and
+        .base_model_name_or_path == $base' "$T/run/adapter_config.json"
+    alarm-model info "$T/run" >"$T/info.json"
+    jq -e '.lora.adapter_tensors | length == 8 and
+        index("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight") != null and
+        index("base_model.model.transformer.h.1.mlp.c_fc.lora_B.weight") != null' "$T/info.json"
+    # trainable: r (in + out) per adapter, 2 layers of c_attn (32 -> 96) and c_fc (32 -> 128)
+    jq -e '.lora.trainable_parameters == 2 * 4 * ((32 + 96) + (32 + 128))' "$T/info.json"
+}
+
+@test "--lora: merge-lora writes a checkpoint with the adapter's log-probabilities; both sample" {
+    lora_run "$T/run" --lora r=4,alpha=8
+    alarm-model merge-lora "$T/run" --out "$T/merged"
+    jq -e '.model_type == "gpt2"' "$T/merged/config.json"
+    head -20 "$T/val.jsonl" >"$T/few.jsonl"
+    alarm-model logprobs --model "$T/run" "$T/few.jsonl" | jq -c .logprobs >"$T/a"
+    alarm-model logprobs --model "$T/merged" "$T/few.jsonl" | jq -c .logprobs >"$T/b"
+    alarm-model logprobs --model "$M" "$T/few.jsonl" | jq -c .logprobs >"$T/base"
+    jq -n --slurpfile a "$T/a" --slurpfile b "$T/b" \
+        '[$a, $b] | transpose | map(transpose | map(.[0] - .[1] | fabs)) | flatten | max < 1e-4'
+    ! cmp -s "$T/a" "$T/base" # the adapters changed the model
+    alarm-rollout --model "$T/run" --greedy --max-new-tokens 6 "$T/few.jsonl" >"$T/r1"
+    alarm-rollout --model "$T/merged" --greedy --max-new-tokens 6 "$T/few.jsonl" >"$T/r2"
+    [ "$(jq -c .response "$T/r1")" = "$(jq -c .response "$T/r2")" ]
+}
+
+@test "--lora: killed with -9 and resumed, the adapters end bit for bit as an uninterrupted run's" {
+    copy_task 400 "$T/train.jsonl" 1
+    args=(--model "$M" --lora r=4,alpha=8 --steps 40 --save-every 10 --grad-accum 2 --threads 1
+          --lr 1e-2 --batch 8 --max-len 32 -q "$T/train.jsonl")
+    alarm-sft --out "$T/a" "${args[@]}"
+    alarm-sft --out "$T/b" "${args[@]}" &
+    kill_at "$T/b" 20 $!
+    alarm-sft --out "$T/b" --resume "${args[@]}"
+    cmp "$T/a/adapter_model.safetensors" "$T/b/adapter_model.safetensors"
+    cmp "$T/a/optimizer.safetensors" "$T/b/optimizer.safetensors"
+}
+
+@test "--lora errors: a target the model lacks, a bad key, with --init (exit 2); a broken adapter (exit 1)" {
+    copy_task 20 "$T/train.jsonl" 1
+    run alarm-sft --model "$M" --lora targets=q_proj --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *'target "q_proj" matches no module of this GPT-2 model'* ]]
+    run alarm-sft --model "$M" --lora rank=4 --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *'unknown key "rank"'* ]]
+    run alarm-sft --model "$M" --lora r=0 --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *'--lora r'* ]]
+    tiny_world
+    run alarm-sft --init "$T/cfg.json" --tokenizer "$T/tok.json" --lora default --out "$T/x" \
+        "$T/train.jsonl"
+    [ "$status" -eq 2 ] && [[ "$output" == *"--lora trains adapters on a checkpoint"* ]]
+    mkdir "$T/bad"
+    echo '{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["c_attn"],
+           "base_model_name_or_path": "'"$M"'"}' >"$T/bad/adapter_config.json"
+    run alarm-sft --model "$T/bad" --out "$T/x" "$T/train.jsonl"
+    [ "$status" -eq 1 ] && [[ "$output" == *"adapter_model.safetensors"* ]]
+    [ ! -e "$T/x" ]
+}

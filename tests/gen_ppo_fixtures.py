@@ -56,7 +56,7 @@ DEFAULTS = {"lr": 1e-5, "ppo_epochs": 4, "mini_batch": 1, "grad_accum": 1, "kl_c
             "adaptive_kl": (6.0, 10000.0), "fixed_kl": False, "kl_penalty": "kl",
             "cliprange": 0.2, "cliprange_value": 0.2, "vf_coef": 0.1, "gamma": 1.0, "lam": 0.95,
             "early_stop": False, "target_kl": 0.1, "max_grad_norm": 0.0, "ratio_threshold": 10.0,
-            "seed": 42}
+            "seed": 42, "lora": False}
 
 
 # --- alarm's minibatch order (common/rng.c, common/train.c train_order) ---
@@ -379,6 +379,72 @@ def make_ref():
     tfm.write_safetensors(os.path.join(d, "model.safetensors"), q)
 
 
+# The LoRA case: an adapter directory on the fixtures' policy (PEFT's layout:
+# c_attn, r 4, alpha 8, B nonzero so the policy differs from its base; the
+# value head beside it, as trl keeps it) and no --ref: the reference is the
+# base with the adapters off. Only the adapters and the value head train.
+LORA = os.path.join(OUT, "lora_policy")
+LORA_R, LORA_ALPHA = 4, 8
+
+
+class LoraParams(dict):
+    """A LoRA policy as the twins read it: its items are the trained tensors
+    (what ppo_step hands Adam); a base weight read through it is
+    W + alpha/r (B A)^T (GPT-2's Conv1D is stored (in, out)), so gradients
+    reach A and B as PEFT's forward gives them without dropout."""
+
+    def __init__(self, base, trained):
+        super().__init__(trained)
+        self.base = base
+
+    def __getitem__(self, k):
+        if dict.__contains__(self, k):
+            return dict.__getitem__(self, k)
+        mod = k[:-len(".weight")] if k.endswith(".weight") else None
+        if mod is None or not dict.__contains__(self, mod + ".lora_A.weight"):
+            return self.base[k]
+        ba = dict.__getitem__(self, mod + ".lora_B.weight") @ dict.__getitem__(self, mod + ".lora_A.weight")
+        return self.base[k] + (LORA_ALPHA / LORA_R) * ba.t()
+
+    def get(self, k, default=None):
+        return self[k] if dict.__contains__(self, k) or k in self.base else default
+
+
+def make_lora_policy():
+    import gen_lora_fixtures as lf
+    c, p = load(POLICY)
+    g = torch.Generator().manual_seed(31)
+    ad = {}
+    for i in range(c["n_layer"]):
+        mod = "transformer.h.%d.attn.c_attn" % i
+        C = p[mod + ".weight"].shape[0]
+        ad[mod + ".lora_A.weight"] = (torch.rand(LORA_R, C, generator=g) * 2 - 1) / C ** 0.5
+        ad[mod + ".lora_B.weight"] = 0.2 * torch.randn(3 * C, LORA_R, generator=g)
+    os.makedirs(LORA, exist_ok=True)
+    cfg = lf.adapter_config(["c_attn"], LORA_R, LORA_ALPHA, True)
+    cfg["base_model_name_or_path"] = "../../tfm/gpt2_value"
+    with open(os.path.join(LORA, "adapter_config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+        f.write("\n")
+    tfm.write_safetensors(os.path.join(LORA, "adapter_model.safetensors"),
+                          {lf.PREFIX + k: v for k, v in ad.items()})
+    tfm.write_safetensors(os.path.join(LORA, "model.safetensors"),
+                          {k: v for k, v in p.items() if k.startswith("v_head")})
+
+
+def load_policy(o):
+    """The policy and the reference of case o: (cfg, pol, rcfg, ref)."""
+    cfg, pol = load(POLICY)
+    if not o["lora"]:
+        rcfg, ref = load(os.path.join(OUT, "ref"))
+        return cfg, pol, rcfg, ref
+    ad = tfm.read_safetensors(os.path.join(LORA, "adapter_model.safetensors"))
+    heads = tfm.read_safetensors(os.path.join(LORA, "model.safetensors"))
+    trained = {k[len("base_model.model."):]: v for k, v in ad.items()}
+    trained.update(heads)
+    return cfg, LoraParams(pol, trained), cfg, pol
+
+
 # Each case: alarm-ppo's options (those differing from its defaults; "near"
 # and "gap" are chosen from the step, below), the records used (indices into
 # records.jsonl), the minibatch whose gradients are kept (epoch, minibatch
@@ -403,6 +469,8 @@ CASES = {
                    list(range(8)), "skipped"),
     "chain": ({"ppo_epochs": 2, "mini_batch": 4, "lr": 1e-2, "seed": 3, "adaptive_kl": "near"},
               list(range(8)), (1, 2), 2),
+    "lora": ({"ppo_epochs": 2, "mini_batch": 4, "lr": 1e-2, "kl_coef": 0.5, "lora": True},
+             list(range(8)), (1, 2)),
 }
 
 
@@ -410,7 +478,7 @@ def cli_args(o):
     """The alarm-ppo options of o that differ from the defaults."""
     out = []
     for k, v in o.items():
-        if v == DEFAULTS[k]:
+        if v == DEFAULTS[k] or k == "lora":  # the LoRA case's policy is an adapter directory
             continue
         name = "--" + k.replace("_", "-")
         if k == "adaptive_kl":
@@ -465,8 +533,7 @@ def short(x):
 
 def run_case(o, sub, steps, probe):
     """steps PPO steps from the fixtures' policy; the last one's results."""
-    cfg, pol = load(POLICY)
-    rcfg, ref = load(os.path.join(OUT, "ref"))
+    cfg, pol, rcfg, ref = load_policy(o)
     p0 = {k: v.clone() for k, v in pol.items()}
     st, updates = trainer(o), 0
     for _ in range(steps):
@@ -524,6 +591,7 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
     make_ref()
+    make_lora_policy()
     recs = make_records()
     with open(os.path.join(OUT, "records.jsonl"), "w") as f:
         for r in recs:

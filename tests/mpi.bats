@@ -146,3 +146,18 @@ combined() {
     np2 "$MPI/alarm-sft" "${args[@]}" --out "$T/b" --resume
     for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
 }
+
+@test "with --lora the ranks all-reduce the adapters' span: alarm-sft and alarm-ppo (no --ref) take the one-process steps" {
+    demos 64 "$T/d.jsonl"
+    alarm-sft "${SFT[@]}" --lora r=4,alpha=8 --out "$T/one" "$T/d.jsonl"
+    np2 "$MPI/alarm-sft" "${SFT[@]}" --lora r=4,alpha=8 --out "$T/two" "$T/d.jsonl"
+    [ -f "$T/two/adapter_model.safetensors" ]
+    close weights "$T/one" "$T/two" 1e-4
+    cmp "$T/one/trainer_state.json" "$T/two/trainer_state.json"
+    combined "$T/c.jsonl"
+    args=(--policy "$M" --lora r=4,alpha=8 --lr 1e-3 --mini-batch 4 --grad-accum 2 --threads 1)
+    alarm-ppo "${args[@]}" --out "$T/p1" "$T/c.jsonl" >"$T/p1.json"
+    np2 "$MPI/alarm-ppo" "${args[@]}" --out "$T/p2" "$T/c.jsonl" >"$T/p2.json"
+    close json "$T/p1.json" "$T/p2.json" 1e-6 1e-5
+    close weights "$T/p1" "$T/p2" 1e-4
+}

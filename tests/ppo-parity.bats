@@ -29,7 +29,9 @@ step() {
     for ((i = 1; i <= n; i++)); do
         out="$T/$c"
         [ "$i" -eq "$n" ] || out="$T/$c.$i"
-        alarm-ppo -q --policy "$pol" --ref "$F/ref" --out "$out" --threads 1 "${args[@]}" "$@" \
+        ref=(--ref "$F/ref")
+        [ ! -f "$pol/adapter_config.json" ] || ref=() # LoRA: the reference is the base
+        alarm-ppo -q --policy "$pol" "${ref[@]}" --out "$out" --threads 1 "${args[@]}" "$@" \
             "$T/$c.in" >"$T/$c.stats"
         pol="$out"
     done
@@ -76,6 +78,15 @@ parity() {
 @test "the second step of a chain (Adam's moments, the KL coefficient, the order) is trl 0.5's" {
     parity chain
     jq -e '.step == 2 and ."objective/kl_coef" != 0.2' "$T/chain.stats"
+}
+
+@test "a LoRA step (adapters on c_attn, no --ref: the base is the reference) is trl 0.5's with PEFT" {
+    POL="$F/lora_policy"
+    step lora
+    # no --ref: step's --ref is replaced by the policy's base (alarm-ppo(1))
+    python3 "$ROOT/tests/ppo_compare.py" "$F/lora.json" "$T/lora.stats" "$POL" "$T/lora"
+    jq -e '."objective/kl" > 0 and ."ppo/minibatches" == 4' "$T/lora.stats"
+    [ "$(ls "$T/lora" | grep -c adapter_model.safetensors)" -eq 1 ]
 }
 
 @test "a step that is not trl's (lambda 0.9) is caught" {

@@ -19,6 +19,7 @@
 # compared through its update (new - old), whose scale is the learning rate
 # times the number of Adam steps, so its tolerance is relative to that scale.
 import json
+import os
 import struct
 import sys
 
@@ -39,6 +40,16 @@ def read_st(path):
         b, e = t["data_offsets"]
         out[name] = struct.unpack("<%df" % ((e - b) // 4), blob[8 + n + b:8 + n + e])
     return out
+
+
+def weights(d):
+    """A checkpoint's tensors by name; an adapter directory's adapters by the
+    base's names (PEFT's prefix dropped) with the heads beside them."""
+    w = read_st(d + "/model.safetensors") if os.path.exists(d + "/model.safetensors") else {}
+    if os.path.exists(d + "/adapter_model.safetensors"):
+        for k, v in read_st(d + "/adapter_model.safetensors").items():
+            w[k[len("base_model.model."):] if k.startswith("base_model.model.") else k] = v
+    return w
 
 
 def main(case_path, stats_path, policy, out):
@@ -62,8 +73,8 @@ def main(case_path, stats_path, policy, out):
             bad.append("statistic %s: missing from alarm-ppo's line" % k)
             continue
         check("statistic", k, got[k], t, ATOL, RTOL)
-    w0 = read_st(policy + "/model.safetensors")
-    w1 = read_st(out + "/model.safetensors")
+    w0 = weights(policy)
+    w1 = weights(out)
     s = case["stats"]  # of the chain's last step; the weights after all its Adam steps
     scale = s["ppo/learning_rate"] * case["adam_steps"]
     for name, e in case["weights"].items():

@@ -33,7 +33,7 @@
 
 static const char *const CASES[] = {"one_minibatch", "epochs_minibatches", "early_stop",
                                     "penalty_kl", "penalty_abs", "penalty_mse", "penalty_full",
-                                    "ratio_skip", "chain"};
+                                    "ratio_skip", "chain", "lora"};
 
 static cJSON *load_case(const char *name)
 {

@@ -12,4 +12,5 @@ cd "$(dirname "$0")"
 ./ppo.sh
 ./ppo-gpt2.sh
 ./mpi-ppo.sh
+./lora.sh
 ./score.sh

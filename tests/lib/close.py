@@ -1,5 +1,6 @@
 # close.py weights DIR_A DIR_B ATOL [SKIP] | close.py json FILE_A FILE_B ATOL RTOL:
-# the F32 tensors of two checkpoints' model.safetensors (but those whose name
+# the F32 tensors of two checkpoints' model.safetensors and, for adapter
+# directories, adapter_model.safetensors (but those whose name
 # matches the regular expression SKIP), or the numbers of two JSON lines (every
 # key of A, in B too), agree within ATOL (+ RTOL |b|). Prints
 # the worst difference; exits 1 when one is outside. For runs that take the
@@ -18,7 +19,10 @@ from ppo_compare import read_st  # noqa: E402
 
 def pairs(kind, a, b, skip):
     if kind == "weights":
-        wa, wb = (read_st(d + "/model.safetensors") for d in (a, b))
+        files = [f for f in ("model.safetensors", "adapter_model.safetensors")
+                 if os.path.exists(os.path.join(a, f))]
+        wa, wb = ({f + ":" + k: v for f in files for k, v in read_st(os.path.join(d, f)).items()}
+                  for d in (a, b))
         if sorted(wa) != sorted(wb):
             sys.exit("close.py: %s and %s hold different tensors" % (a, b))
         for name in sorted(wa):

@@ -12,6 +12,7 @@
 #include "st.h"
 #include "tfm.h"
 #include "tfm_ckpt.h"
+#include "tfm_lora.h"
 
 /* "F32", "BF16", ... or "mixed" with the list, over the tensors the model uses. */
 static void add_dtype(cJSON *o, const st_set *s, const tfm_model *m)
@@ -36,6 +37,29 @@ static void add_dtype(cJSON *o, const st_set *s, const tfm_model *m)
     cJSON *a = cJSON_AddArrayToObject(o, "dtypes");
     for (int k = 0; k < n; k++)
         cJSON_AddItemToArray(a, cJSON_CreateString(seen[k]));
+}
+
+/* An adapter directory's LoRA: its settings, base and the adapter tensors
+ * by the names adapter_model.safetensors holds. */
+static void add_lora(cJSON *o, const tfm_model *m)
+{
+    const tfm_lora_cfg *l = &m->cfg.lora;
+    char names[256];
+    cJSON *j = cJSON_AddObjectToObject(o, "lora");
+    cJSON_AddNumberToObject(j, "r", l->r);
+    cJSON_AddNumberToObject(j, "alpha", l->alpha);
+    cJSON_AddNumberToObject(j, "dropout", l->dropout);
+    tfm_lora_target_names(&m->cfg, l->targets, names, sizeof names);
+    cJSON_AddStringToObject(j, "targets", names);
+    cJSON_AddStringToObject(j, "base", m->lora.base);
+    cJSON_AddNumberToObject(j, "trainable_parameters", (double)m->ntrain);
+    cJSON *a = cJSON_AddArrayToObject(j, "adapter_tensors");
+    for (int i = 0; i < m->ntab; i++)
+        if (tfm_lora_is_adapter(&m->tab[i])) {
+            char n[160];
+            snprintf(n, sizeof n, "base_model.model.%s", m->tab[i].name);
+            cJSON_AddItemToArray(a, cJSON_CreateString(n));
+        }
 }
 
 static cJSON *describe(const char *dir, const tfm_model *m, const st_set *s)
@@ -81,6 +105,8 @@ static cJSON *describe(const char *dir, const tfm_model *m, const st_set *s)
     cJSON_AddNumberToObject(o, "parameters", (double)m->nparams);
     cJSON_AddNumberToObject(o, "matmul_parameters", (double)tfm_matmul_params(m));
     cJSON_AddNumberToObject(o, "tensors", m->ntab);
+    if (c->lora.r)
+        add_lora(o, m);
     return o;
 }
 
@@ -89,7 +115,8 @@ static const tool_spec spec = {
     .cmd = "info",
     .id = TOOL_MODEL_INFO,
     .usage = "alarm-model info DIR",
-    .about = "Prints a checkpoint's architecture, sizes, dtype and parameter count as JSON.\n",
+    .about = "Prints a checkpoint's architecture, sizes, dtype and parameter count as JSON\n"
+             "(an adapter directory: its base's, and the adapters under \"lora\").\n",
     .page = "alarm-model(1)",
 };
 
@@ -107,7 +134,7 @@ int model_cmd_info(int argc, char **argv)
     st_set *s = NULL;
     if (tfm_load(&m, dir, 1, 1, 0, &e) < 0)
         return tool_fail(&t, e.msg);
-    if (st_open(&s, dir, &e) < 0) {
+    if (st_open(&s, m.cfg.lora.r ? m.lora.base : dir, &e) < 0) { /* the base's weights */
         tfm_free(&m);
         return tool_fail(&t, e.msg);
     }

@@ -1,5 +1,6 @@
 /* alarm-model: inspect and exercise the model runtime: checkpoint info,
- * tokenization, teacher-forced log-probs and the runtime benchmark.
+ * tokenization, teacher-forced log-probs, the runtime benchmark and
+ * merging LoRA adapters.
  * This file only dispatches, through a table as git's commands; each
  * subcommand lives in its own file and parses its own options. */
 #include <stdio.h>
@@ -15,7 +16,8 @@ static const char usage[] =
     "       alarm-model tokenize --tokenizer FILE|DIR [--add-special] [FILE...]\n"
     "       alarm-model train-tokenizer --vocab-size N --out FILE [FILE...]\n"
     "       alarm-model logprobs --model DIR [FILE...]\n"
-    "       alarm-model bench [--config tiny|small|gpt2] [--format json]";
+    "       alarm-model bench [--config tiny|small|gpt2] [--format json]\n"
+    "       alarm-model merge-lora ADAPTER --out DIR";
 
 /* A subcommand whose file is not in this tree links to this fallback. */
 static int missing(const char *name)
@@ -28,6 +30,7 @@ __attribute__((weak)) int model_cmd_tokenize(int c, char **v) { (void)c; (void)v
 __attribute__((weak)) int model_cmd_train_tokenizer(int c, char **v) { (void)c; (void)v; return missing("train-tokenizer"); }
 __attribute__((weak)) int model_cmd_logprobs(int c, char **v) { (void)c; (void)v; return missing("logprobs"); }
 __attribute__((weak)) int model_cmd_bench(int c, char **v) { (void)c; (void)v; return missing("bench"); }
+__attribute__((weak)) int model_cmd_merge_lora(int c, char **v) { (void)c; (void)v; return missing("merge-lora"); }
 
 static const struct {
     const char *name;
@@ -39,6 +42,7 @@ static const struct {
     {"train-tokenizer", model_cmd_train_tokenizer, "learn a byte-level BPE tokenizer.json"},
     {"logprobs", model_cmd_logprobs, "teacher-forced log-probabilities of each response"},
     {"bench", model_cmd_bench, "tokens/s of training and sampling, next to sgemm"},
+    {"merge-lora", model_cmd_merge_lora, "fold a LoRA adapter directory into its base"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

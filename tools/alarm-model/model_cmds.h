@@ -9,5 +9,6 @@ int model_cmd_tokenize(int argc, char **argv);
 int model_cmd_train_tokenizer(int argc, char **argv);
 int model_cmd_logprobs(int argc, char **argv);
 int model_cmd_bench(int argc, char **argv);
+int model_cmd_merge_lora(int argc, char **argv);
 
 #endif

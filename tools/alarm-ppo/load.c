@@ -1,6 +1,7 @@
 /* alarm-ppo's models: the policy with its value head (trl's
- * v_head.summary.*, zero when the checkpoint has none), the frozen
- * reference, and the chain's state when the policy is an alarm-ppo output
+ * v_head.summary.*, zero when the checkpoint has none), possibly with
+ * LoRA adapters, the frozen reference (--ref, or with adapters the policy's
+ * base in its own weights), and the chain's state when the policy is an alarm-ppo output
  * (ppo_state.json, trainer_state.json, optimizer.safetensors). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "fsio.h"
 #include "ppo_cli.h"
 #include "tfm_ckpt.h"
+#include "tfm_lora_ckpt.h"
 
 static int read_chain(ppo_run *R, const char *path, alarm_err *e)
 {
@@ -30,13 +32,29 @@ static int read_chain(ppo_run *R, const char *path, alarm_err *e)
     return ok ? 0 : err_set(e, "%s: expected {\"step\": N, \"kl_coef\": X}", path);
 }
 
+/* --lora on a base policy: fresh adapters; an adapter directory trains its own. */
+static int load_policy(ppo_run *R, int B, int flags, alarm_err *e)
+{
+    const char *dir = R->a->policy;
+    if (!R->t->lora_on || tfm_lora_is_adapter_dir(dir))
+        return tfm_load(&R->pol, dir, B, R->maxT, flags, e);
+    tfm_lora_opts o = R->t->lora;
+    o.seed = R->t->seed;
+    return tfm_load_lora(&R->pol, dir, &o, B, R->maxT, flags, e);
+}
+
 int ppo_load(ppo_run *R, alarm_err *e)
 {
     const ppo_args *a = R->a;
     int B = (int)a->mini_batch, check = R->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0;
     int ref_flags = check | (a->penalty == PPO_FULL ? 0 : TFM_LOAD_LOGITS_ROWS);
-    if (tfm_load(&R->pol, a->policy, B, R->maxT, check | TFM_LOAD_VALUE_HEAD, e) < 0 ||
-        tfm_load(&R->ref, a->ref, B, R->maxT, ref_flags, e) < 0)
+    if (load_policy(R, B, check | TFM_LOAD_VALUE_HEAD, e) < 0)
+        return -1;
+    /* LoRA without --ref: the policy's own base weights, adapters off; a
+       --ref given is honoured as a separate model */
+    if (a->ref ? tfm_load(&R->ref, a->ref, B, R->maxT, ref_flags, e) < 0
+               : tfm_build_base_view(&R->ref, &R->pol, B, R->maxT,
+                                     a->penalty == PPO_FULL ? TFM_LM_ALL : TFM_LM_ROWS, e) < 0)
         return -1;
     if (R->pol.cfg.V != R->ref.cfg.V)
         return err_set(e, "the policy's vocabulary (%d) and the reference's (%d) differ",

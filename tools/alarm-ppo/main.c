@@ -13,6 +13,7 @@
 #include "out.h"
 #include "ppo_cli.h"
 #include "ranks.h"
+#include "tfm_lora_ckpt.h"
 
 static int parse_adaptive(void *p, const char *v, alarm_err *e)
 {
@@ -60,7 +61,8 @@ static int parse_stop(void *p, const char *v, alarm_err *e)
 static const opt_def opts[] = {
     {"policy", 0, "DIR", "the policy to update (an alarm-ppo output goes on its chain)",
      .type = OPT_STR, .off = AT(policy)},
-    {"ref", 0, "DIR", "the frozen reference model of the KL penalty", .type = OPT_STR, .off = AT(ref)},
+    {"ref", 0, "DIR", "the frozen reference model of the KL penalty (with LoRA: the\n"
+     "policy's base, adapters off, unless given)", .type = OPT_STR, .off = AT(ref)},
     {"out", 'o', "DIR", "the updated checkpoint", .type = OPT_STR, .off = AT(out)},
     NUM("lr", "X", "Adam's learning rate", "1e-5", lr, 0, 10),
     {"ppo-epochs", 0, "N", "passes over the batch", "4", .type = OPT_LONG, .off = AT(ppo_epochs),
@@ -96,12 +98,12 @@ static const opt_def opts[] = {
 static const tool_spec spec = {
     .name = "alarm-ppo",
     .id = TOOL_PPO,
-    .usage = "alarm-ppo --policy DIR --ref DIR --out DIR [--lr X] [--ppo-epochs N] "
+    .usage = "alarm-ppo --policy DIR [--ref DIR] --out DIR [--lr X] [--ppo-epochs N] "
              "[--mini-batch M] [--grad-accum K] [--kl-coef B] "
              "[--adaptive-kl TARGET,HORIZON | --fixed-kl] [--kl-penalty kl|abs|mse|full] "
              "[--cliprange C] [--cliprange-value C] [--vf-coef V] [--gamma G] [--lam L] "
              "[--early-stop --target-kl K] [--max-grad-norm N] [--ratio-threshold R] "
-             "[--stop-on kl=X,entropy=Y] [--dropout] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
+             "[--stop-on kl=X,entropy=Y] [--dropout] [--lora SPEC] [--seed S] [--stats FILE] [--db FILE] [FILE...]",
     .about = "One PPO update of the policy on the combined records (FILE..., or standard\n"
              "input) of alarm-select: writes the new checkpoint to --out and the step's\n"
              "statistics as one JSON line to standard output.\n",
@@ -164,8 +166,16 @@ int main(int argc, char **argv)
     int status = opt_parse(&t, &spec, &a, argc, argv);
     if (status >= 0)
         return status;
-    if (!a.policy || !a.ref || !a.out)
-        return tool_usage(&t, "--policy, --ref and --out are required");
+    if (!a.policy || !a.out)
+        return tool_usage(&t, "--policy and --out are required");
+    /* with adapters the reference is the policy's base (adapters off) */
+    if (!a.ref && !t.lora_on && !tfm_lora_is_adapter_dir(a.policy))
+        return tool_usage(&t, "--ref is required unless the policy trains LoRA adapters "
+                              "(--lora, or an adapter directory as --policy)");
+    char buf[512];
+    const char *misuse = opt_lora_misuse(&t, a.policy, buf, sizeof buf);
+    if (misuse)
+        return tool_usage(&t, "%s", misuse);
     if (!strcmp(a.out, a.policy))
         return tool_usage(&t, "--out must differ from --policy (the policy stays as it was)");
     alarm_err e;

@@ -52,7 +52,7 @@ static const tool_spec spec = {
              "[--epochs N | --steps N] [--lr X] [--schedule cosine|linear|constant] "
              "[--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch B] [--grad-accum K] "
              "[--max-len T] [--truncate error|left] [--save-every N] [--resume] "
-             "[--save-dtype f32|bf16|f16] [--dropout] [--seed S] [--db FILE] [FILE...]",
+             "[--save-dtype f32|bf16|f16] [--dropout] [--lora SPEC] [--seed S] [--db FILE] [FILE...]",
     .about = "Trains a reward model on preference records (--kind seq: a score, by the\n"
              "Bradley-Terry loss) or span-label records (--kind spans: a label at each\n"
              "span's last token), FILE... or standard input. Writes the checkpoint DIR,\n"
@@ -139,6 +139,12 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     const char *misuse = a.kind < 0 ? "--kind seq|spans is required" : trainer_check_args(&a.tr);
+    /* span labels' names live in config.json, which an adapter directory has not */
+    if (!misuse && a.kind == RM_SPANS && t.lora_on)
+        misuse = "--lora trains sequence reward models (--kind seq) only";
+    char buf[512];
+    if (!misuse)
+        misuse = opt_lora_misuse(&t, a.tr.model, buf, sizeof buf);
     if (misuse)
         return tool_usage(&t, "%s", misuse);
     alarm_err e;

@@ -27,7 +27,7 @@ static const tool_spec spec = {
              "[--val FILE] [--epochs N | --steps N] [--lr X] [--schedule cosine|linear|constant] "
              "[--warmup N] [--weight-decay X] [--max-grad-norm X] [--batch B] [--grad-accum K] "
              "[--max-len T] [--truncate error|left] [--save-every N] [--resume] "
-             "[--save-dtype f32|bf16|f16] [--dropout] [--seed S] [--db FILE] [FILE...]",
+             "[--save-dtype f32|bf16|f16] [--dropout] [--lora SPEC] [--seed S] [--db FILE] [FILE...]",
     .about = "Fine-tunes a model on demonstration records (FILE..., or standard input): loss\n"
              "on each response and the EOS after it, never on the prompt. Writes the\n"
              "checkpoint DIR, resumable exactly with --resume.\n",
@@ -80,6 +80,9 @@ int main(int argc, char **argv)
     if (status >= 0)
         return status;
     const char *misuse = trainer_check_args(&a.tr);
+    char buf[512];
+    if (!misuse)
+        misuse = opt_lora_misuse(&t, a.tr.model, buf, sizeof buf);
     if (misuse)
         return tool_usage(&t, "%s", misuse);
     alarm_err e;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "tfm_lora.h"
 
 /* Exit codes of every tool. A closed output pipe is a quiet TOOL_OK.
  * TOOL_CAPPED: alarm-judge stopped at a cap on its spend (a partial run the
@@ -35,6 +36,7 @@ enum {
     TOOL_SCORE = 1u << 12,
     TOOL_SYNTH = 1u << 13,
     TOOL_DB = 1u << 14,
+    TOOL_MODEL_MERGE = 1u << 15,
     TOOL_ALL = ~0u,
     /* tools that record a run into a store */
     TOOL_RECORDS = TOOL_SELECT | TOOL_JUDGE | TOOL_ROLLOUT | TOOL_SFT | TOOL_PPO | TOOL_RM |
@@ -94,6 +96,8 @@ typedef struct tool {
     int quiet;         /* --quiet */
     int no_check_weights; /* --no-check-weights: skip the NaN/inf scan at load */
     int dropout;       /* --dropout: train with the checkpoint's dropout */
+    int lora_on;       /* --lora given: train adapters on a frozen base */
+    tfm_lora_opts lora; /* its r, alpha, dropout, targets (seed: --seed) */
     int help, version;
     int progress;      /* progress lines allowed: stderr is a terminal, not --quiet */
 } tool;
@@ -126,6 +130,13 @@ char *opt_help(const tool_spec *spec);
 
 int opt_list_add(opt_list *l, const char *v);
 void opt_list_free(opt_list *l);
+
+/* --lora SPEC into the tool's lora (opt_lora.c). */
+int opt_parse_lora(void *tool, const char *v, alarm_err *e);
+/* A usage message (in buf) when --lora names a target the architecture of
+ * checkpoint DIR does not have; NULL when it fits (or DIR is unreadable:
+ * loading will say so). */
+const char *opt_lora_misuse(const tool *t, const char *dir, char *buf, size_t n);
 
 /* Range-checked number parsers; `name` ("--batch") starts the message. */
 int opt_parse_double(const char *name, const char *s, double lo, double hi, double *out,

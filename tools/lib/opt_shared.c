@@ -19,6 +19,10 @@ const opt_def opt_shared[] = {
      .tools = TOOL_LOADS_WEIGHTS, .type = OPT_FLAG, .off = offsetof(tool, no_check_weights)},
     {.name = "dropout", .help = "train with the checkpoint's dropout (off: each step deterministic)",
      .tools = TOOL_TRAINS, .type = OPT_FLAG, .off = offsetof(tool, dropout)},
+    {.name = "lora", .arg = "r=R,alpha=A,dropout=D,targets=NAME,...",
+     .help = "train LoRA adapters on the frozen model (\"default\": r 16, alpha 32,\n"
+             "dropout 0.05, targets c_attn or q_proj,v_proj); saves an adapter directory",
+     .tools = TOOL_TRAINS, .type = OPT_CALL, .call = opt_parse_lora},
     {.name = "help", .short_name = 'h', .help = "this help", .tools = TOOL_ALL,
      .type = OPT_FLAG, .off = offsetof(tool, help)},
     {.name = "version", .help = "the program's name and version", .tools = TOOL_ALL,

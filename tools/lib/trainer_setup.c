@@ -9,6 +9,7 @@
 
 #include "fsio.h"
 #include "tfm_ckpt.h"
+#include "tfm_lora_ckpt.h"
 #include "trainer.h"
 
 static int pick(const char *opt, const char *v, const char *const *names, int n, int *out,
@@ -94,6 +95,7 @@ static int rehead(trainer *T, const char *dir, alarm_err *e)
         return err_prefix(e, "%s", dir);
     }
     tfm_init_random(&T->m, T->t->seed);
+    memcpy(T->m.lora.base, lm.lora.base, sizeof lm.lora.base);
     for (int i = 0; i < T->m.ntab; i++) {
         const tfm_tensor *t = &T->m.tab[i], *s = tfm_find(&lm, t->name);
         if (s && s->numel == t->numel)
@@ -103,12 +105,25 @@ static int rehead(trainer *T, const char *dir, alarm_err *e)
     return 0;
 }
 
+/* --lora on a base: fresh adapters; an adapter directory (--model, or
+ * --out on --resume) trains its own adapters on, whatever --lora says. */
+static int load_weights(trainer *T, const char *dir, int rows, int len, int flags, alarm_err *e)
+{
+    if (!T->t->lora_on || tfm_lora_is_adapter_dir(dir))
+        return tfm_load(&T->m, dir, rows, len, flags, e);
+    tfm_lora_opts o = T->t->lora;
+    o.seed = T->t->seed;
+    return tfm_load_lora(&T->m, dir, &o, rows, len, flags, e);
+}
+
 static int load_model(trainer *T, alarm_err *e)
 {
     const trainer_args *a = T->a;
     int len = (int)a->max_len;
     T->resumed = a->resume && has_state(a->out);
     const char *dir = T->resumed ? a->out : a->model;
+    if (!dir && T->t->lora_on)
+        return err_set(e, "--lora trains adapters on a checkpoint: give --model DIR, not --init");
     if (!dir) {
         T->tokenizer_src = a->tokenizer;
         struct stat sb;
@@ -118,7 +133,7 @@ static int load_model(trainer *T, alarm_err *e)
     T->tokenizer_src = dir;
     int flags = T->t->no_check_weights ? TFM_LOAD_NO_CHECK : 0;
     int rows = (int)a->batch * T->rows_per_example;
-    if (bpe_load(&T->tok, dir, e) < 0 || tfm_load(&T->m, dir, rows, len, flags, e) < 0)
+    if (bpe_load(&T->tok, dir, e) < 0 || load_weights(T, dir, rows, len, flags, e) < 0)
         return -1;
     const tfm_config *c = &T->m.cfg;
     if (!T->head)
