@@ -102,10 +102,15 @@ int score_model_open(score_model *sm, const score_spec *s, const score_env *env,
         return -1;
     if (!(sm->dir = strdup(s->arg)))
         return err_set(e, "out of memory");
-    if (tfm_lora_is_adapter_dir(sm->dir)) /* its head and rm.json are not read from one yet */
-        return err_set(e, "scorer %s: %s is a LoRA adapter directory: a reward model is read "
-                          "from a full checkpoint", s->name, sm->dir);
-    if (!(sm->config = read_json(sm->dir, "config.json", 0, e)))
+    /* alarm-rm --kind seq --lora writes an adapter directory with its score
+     * head and rm.json; a span model's labels need the config.json of a full
+     * checkpoint (alarm-rm refuses --kind spans with --lora) */
+    int adapter = tfm_lora_is_adapter_dir(sm->dir);
+    if (adapter && cls != TFM_CLS_SCORE)
+        return err_set(e, "scorer %s: %s is a LoRA adapter directory: a span model is read "
+                          "from a full checkpoint (alarm-model merge-lora writes one)",
+                       s->name, sm->dir);
+    if (!adapter && !(sm->config = read_json(sm->dir, "config.json", 0, e)))
         return err_prefix(e, "scorer %s", s->name);
     alarm_err none = {{0}};
     sm->rm = read_json(sm->dir, "rm.json", 1, &none);

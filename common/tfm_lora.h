@@ -71,6 +71,7 @@ typedef struct {
     char targets[256];
     unsigned long long seed;
     int cls, n_labels; /* a trained classification head beside the adapters (tfm_cls_kind) */
+    int value_head;    /* and trl's v_head (an adapter directory's model.safetensors) */
 } tfm_lora_opts;
 
 /* Fills c->lora from o for c's architecture (a target matching nothing is

@@ -153,6 +153,31 @@ static int read_tensors(tfm_model *m, const char *path, int adapters, const char
     return rc;
 }
 
+/* The trained heads in DIR/model.safetensors, when there is one: trl's
+ * v_head, or a reward model's score (no bias) or token classifier. So the
+ * config (tfm_config_load) and the load agree on the heads. */
+static int read_heads(const char *dir, tfm_lora_opts *o, alarm_err *e)
+{
+    char heads[4096];
+    snprintf(heads, sizeof heads, "%s/model.safetensors", dir);
+    if (access(heads, F_OK) != 0)
+        return 0;
+    st_set *s = NULL;
+    if (st_open(&s, heads, e))
+        return -1;
+    o->value_head = st_find(s, "v_head.summary.weight") != NULL;
+    const st_tensor *w = st_find(s, "score.weight");
+    if (!w)
+        w = st_find(s, "classifier.weight");
+    if (w && w->ndim == 2) {
+        o->cls = st_find(s, "score.bias") || st_find(s, "classifier.bias") ? TFM_CLS_TOKEN
+                                                                         : TFM_CLS_SCORE;
+        o->n_labels = (int)w->shape[0];
+    }
+    st_close(s);
+    return 0;
+}
+
 int tfm_lora_read_dir(const char *dir, tfm_lora_opts *o, char *bdir, size_t n, alarm_err *e)
 {
     char base[4096];
@@ -163,7 +188,7 @@ int tfm_lora_read_dir(const char *dir, tfm_lora_opts *o, char *bdir, size_t n, a
         return err_set(e, "%s/adapter_config.json: field \"base_model_name_or_path\": %s is an "
                           "adapter directory itself (stacked adapters are not supported)",
                        dir, bdir);
-    return 0;
+    return read_heads(dir, o, e);
 }
 
 int tfm_lora_load_dir(tfm_model *m, const char *dir, int B, int T, int flags, alarm_err *e)
@@ -176,23 +201,8 @@ int tfm_lora_load_dir(tfm_model *m, const char *dir, int B, int T, int flags, al
     snprintf(heads, sizeof heads, "%s/model.safetensors", dir);
     snprintf(ad, sizeof ad, "%s/adapter_model.safetensors", dir);
     int has_heads = access(heads, F_OK) == 0;
-    if (has_heads) { /* trl's v_head beside the adapter */
-        st_set *s = NULL;
-        if (st_open(&s, heads, e))
-            return -1;
-        if (st_find(s, "v_head.summary.weight"))
-            flags |= TFM_LOAD_VALUE_HEAD;
-        /* a reward model's head: a score (no bias) or a token classifier */
-        const st_tensor *w = st_find(s, "score.weight");
-        if (!w)
-            w = st_find(s, "classifier.weight");
-        if (w && w->ndim == 2) {
-            o.cls = st_find(s, "score.bias") || st_find(s, "classifier.bias") ? TFM_CLS_TOKEN
-                                                                            : TFM_CLS_SCORE;
-            o.n_labels = (int)w->shape[0];
-        }
-        st_close(s);
-    }
+    if (o.value_head)
+        flags |= TFM_LOAD_VALUE_HEAD;
     if (tfm_load_lora(m, bdir, &o, B, T, flags, e))
         return err_prefix(e, "%s: base_model_name_or_path \"%s\"", dir, bdir);
     if (read_tensors(m, ad, 1, PREFIX, e) || (has_heads && read_tensors(m, heads, 0, "", e)) ||

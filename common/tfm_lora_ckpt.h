@@ -10,8 +10,9 @@
 /* True when DIR holds adapter_config.json. */
 int tfm_lora_is_adapter_dir(const char *dir);
 
-/* Reads DIR/adapter_config.json into o and the base's directory into
- * bdir (n bytes); a base that is an adapter directory is an error. */
+/* Reads DIR/adapter_config.json into o, with the trained heads found in
+ * DIR/model.safetensors, and the base's directory into bdir (n bytes); a
+ * base that is an adapter directory is an error. */
 int tfm_lora_read_dir(const char *dir, tfm_lora_opts *o, char *bdir, size_t n, alarm_err *e);
 
 /* Loads adapter directory DIR: its base (base_model_name_or_path) built with

@@ -201,7 +201,7 @@ judge_to() { rc=0; local o=$1 e=$2; shift 2; judge "$@" >"$o" 2>"$e" || rc=$?; }
     grep -qx "alarm-judge: connection refused to http://127.0.0.1:$port/v1 (10 requests)" "$T/err"
     [ "$(grep -c 'connection refused' "$T/err")" -eq 1 ]
     grep -q "10 judgments failed for good" "$T/err"
-    ! grep -q "rerun" "$T/err" # no store: a rerun would ask everything again
+    if grep -q "rerun" "$T/err"; then false; fi # no store: a rerun would ask everything again
     [ "$(head -n 1 "$T/out")" = "partial: 10 of 12 judgments failed for good and count as ties" ]
     # With a store the failures are worth a rerun, which the advice says.
     URL="http://127.0.0.1:$port/v1"
@@ -222,9 +222,9 @@ judge_to() { rc=0; local o=$1 e=$2; shift 2; judge "$@" >"$o" 2>"$e" || rc=$?; }
     [ "$(requests)" -eq 2 ]
     grep -qx "alarm-judge: HTTP 401 Unauthorized: Incorrect API key provided: \*\*\*. You can find your API key in your account settings. (2 requests)" "$T/err"
     grep -q "stopped at an error no retry can fix: 2 of 36 judgments failed for good, 32 not made; no summary" "$T/err"
-    ! grep -q "rerun" "$T/err" # a rerun cannot fix a key
+    if grep -q "rerun" "$T/err"; then false; fi # a rerun cannot fix a key
     [ ! -s "$T/out" ]
-    ! grep -q DISTINCTIVE "$T/err" "$T/db"*
+    if grep -q DISTINCTIVE "$T/err" "$T/db"*; then false; fi
     [ "$(sqlite3 "$T/db" "SELECT status FROM runs")" = failed ]
     [[ "$(sqlite3 "$T/db" "SELECT message FROM runs")" == *"HTTP 401 Unauthorized"* ]]
 }
@@ -235,7 +235,7 @@ judge_to() { rc=0; local o=$1 e=$2; shift 2; judge "$@" >"$o" 2>"$e" || rc=$?; }
     [ "$rc" -eq 1 ]
     [ "$(requests)" -eq 1 ]
     grep -qx 'alarm-judge: HTTP 400 Bad Request: The model `test-judge` does not exist. (1 request)' "$T/err"
-    ! grep -q "rerun" "$T/err"
+    if grep -q "rerun" "$T/err"; then false; fi
     [ ! -s "$T/out" ]
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
     for code in 403 404; do
@@ -348,14 +348,14 @@ END
     tr '\0' ' ' </proc/$pid/cmdline >"$T/cmdline"
     wait "$pid"
     grep -q test-judge "$T/cmdline"
-    ! grep -q "$key" "$T/cmdline"
+    if grep -q "$key" "$T/cmdline"; then false; fi
     # The key was sent (the server accepted every request) ...
     [ "$(jq -s 'map(select(.auth)) | length' "$T/log")" -eq 32 ]
     [ "$(jq -s 'map(select(.status == 200)) | length' "$T/log")" -eq 32 ]
     # ... and is nowhere we wrote.
-    ! grep -q "$key" "$T/stdout" "$T/stderr" "$T/j.jsonl"
-    ! grep -qa "$key" "$T/db"*
-    ! sqlite3 "$T/db" .dump | grep -q "$key"
+    if grep -q "$key" "$T/stdout" "$T/stderr" "$T/j.jsonl"; then false; fi
+    if grep -qa "$key" "$T/db"*; then false; fi
+    if sqlite3 "$T/db" .dump | grep -q "$key"; then false; fi
     # A wrong key: 401s, not retried, and the message does not echo the key.
     export OPENAI_API_KEY=sk-wrong-DISTINCTIVE-0000
     run judge --retries 3 "${SYSTEMS[@]}"

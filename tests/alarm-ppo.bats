@@ -79,8 +79,8 @@ loop() {
     step "$M" "$T/s" --dropout --seed 7
     for f in model.safetensors optimizer.safetensors; do cmp "$T/d1/$f" "$T/d2/$f"; done
     cmp "$T/d1.stats" "$T/d2.stats"
-    ! cmp -s "$T/d1/model.safetensors" "$T/n/model.safetensors"
-    ! cmp -s "$T/d1/model.safetensors" "$T/s/model.safetensors"
+    if cmp -s "$T/d1/model.safetensors" "$T/n/model.safetensors"; then false; fi
+    if cmp -s "$T/d1/model.safetensors" "$T/s/model.safetensors"; then false; fi
     # the old pass drops too (trl never leaves training mode), the reference's does not:
     # at the first step, where policy and reference are one model, the KL is no longer 0
     jq -e '."objective/kl" == 0' "$T/n.stats"

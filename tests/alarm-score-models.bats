@@ -282,10 +282,19 @@ span_records() {
     [[ "$output" == *"np:1: scorer h (rm) failed: field \"prompt\": empty, and the tokenizer adds no BOS"* ]]
 }
 
-@test "rm: of a LoRA adapter directory is refused, naming it" {
-    mkdir "$T/adapter"
-    echo '{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "base_model_name_or_path": "x"}' \
-        >"$T/adapter/adapter_config.json"
-    run alarm-score --scorer "h=rm:$T/adapter" <<<'{"id": "a", "prompt": "p", "response": "r"}'
-    [ "$status" -ne 0 ] && [[ "$output" == *"$T/adapter is a LoRA adapter directory"* ]]
+@test "rm: of alarm-rm --lora's adapter directory scores as its merged checkpoint; spans: of one is refused" {
+    sides "$W/seq-val.jsonl" | head -40 >"$T/in.jsonl"
+    alarm-rm --kind seq --model "$W/seq" --lora r=4,alpha=8 --out "$T/adapter" --steps 4 --lr 1e-2 \
+        --max-len 32 -q "$W/seq.jsonl"
+    alarm-model merge-lora "$T/adapter" --out "$T/merged"
+    cmp "$T/adapter/rm.json" "$T/merged/rm.json"
+    alarm-score --scorer "h=rm:$T/adapter,template=$RAW" "$T/in.jsonl" | jq .rewards.h.value >"$T/a"
+    alarm-score --scorer "h=rm:$T/merged,template=$RAW" "$T/in.jsonl" | jq .rewards.h.value >"$T/m"
+    alarm-score --scorer "h=rm:$W/seq,template=$RAW" "$T/in.jsonl" | jq .rewards.h.value >"$T/base"
+    [ "$(wc -l <"$T/a")" -eq 40 ]
+    paste "$T/a" "$T/m" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4) exit 1 }'
+    # the adapters trained: not the base model's scores
+    if cmp -s "$T/a" "$T/base"; then false; fi
+    run alarm-score --scorer "h=spans:$T/adapter" <<<'{"id": "a", "prompt": "p", "response": "r"}'
+    [ "$status" -ne 0 ] && [[ "$output" == *"$T/adapter is a LoRA adapter directory: a span model"* ]]
 }

@@ -74,7 +74,7 @@ kill_at() {
           --save-every 10 --threads 1 "${SFT_COPY[@]}" "$T/train.jsonl")
     alarm-sft --out "$T/a" --dropout --db "$T/a.db" "${args[@]}"
     alarm-sft --out "$T/n" --db "$T/n.db" "${args[@]}"
-    ! cmp -s "$T/a/model.safetensors" "$T/n/model.safetensors"
+    if cmp -s "$T/a/model.safetensors" "$T/n/model.safetensors"; then false; fi
     # the evaluations run without dropout: the one before training is the plain run's
     q='SELECT val_loss FROM train_evals WHERE step = 0'
     [ "$(sqlite3 "$T/a.db" "$q")" = "$(sqlite3 "$T/n.db" "$q")" ]
@@ -245,7 +245,7 @@ lora_run() {
     alarm-model logprobs --model "$M" "$T/few.jsonl" | jq -c .logprobs >"$T/base"
     jq -n --slurpfile a "$T/a" --slurpfile b "$T/b" \
         '[$a, $b] | transpose | map(transpose | map(.[0] - .[1] | fabs)) | flatten | max < 1e-4'
-    ! cmp -s "$T/a" "$T/base" # the adapters changed the model
+    if cmp -s "$T/a" "$T/base"; then false; fi # the adapters changed the model
     alarm-rollout --model "$T/run" --greedy --max-new-tokens 6 "$T/few.jsonl" >"$T/r1"
     alarm-rollout --model "$T/merged" --greedy --max-new-tokens 6 "$T/few.jsonl" >"$T/r2"
     [ "$(jq -c .response "$T/r1")" = "$(jq -c .response "$T/r2")" ]

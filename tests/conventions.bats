@@ -90,3 +90,9 @@ many() { for i in $(seq 1 "$2"); do cat "$1"; done; }
     run alarm-model logprobs --model "$ROOT/tests/fixtures/tfm/lm_gpt2_tok" --max-tokens 65 </dev/null
     [ "$status" -eq 2 ] && [[ "$output" == *"exceeds the model's 64 positions"* ]]
 }
+
+@test "no test asserts with a bare '! command': bats ignores its status unless it is the last line" {
+    run grep -nE '^\s*! ' "$BATS_TEST_DIRNAME"/*.bats
+    echo "$output"
+    [ "$status" -eq 1 ]
+}

@@ -127,7 +127,7 @@ is_page() { # is_page NAME(N): man/NAME.N exists
     refs=$(section "$T/x.1" "SEE ALSO" | page_refs)
     [ "$refs" = "alarm(7)
 alarm-nothing(1)" ]
-    ! is_page alarm-nothing\(1\)
+    if is_page alarm-nothing\(1\); then false; fi
     is_page alarm\(7\)
 }
 

@@ -196,7 +196,7 @@ synth_scored() { awk -v PROMPTS="$1" -f "$ROOT/pipelines/synth-scored.awk"; }
     alarm-select -q --mode holistic --db "$db" "$W/scored.jsonl" > /dev/null
     alarm-select -q --mode sum --aspect factuality --db "$db" "$W/scored.jsonl" > /dev/null
     alarm-select -q --select auto --db "$db" "$W/scored.jsonl" > /dev/null
-    ! alarm-select -q --aspect factuality --db "$db" "$ROOT/tests/fixtures/select/bad-nan.jsonl" 2> /dev/null
+    if alarm-select -q --aspect factuality --db "$db" "$ROOT/tests/fixtures/select/bad-nan.jsonl" 2> /dev/null; then false; fi
     run_examples "$T/ex.sh"
     out="$W/examples.out"
     grep -q '│ 4  │ alarm-select │' "$out"                    # the failed run, in a box

@@ -2,7 +2,8 @@
  * folded in (W + alpha/r B A, transposed for GPT-2's Conv1D), written as a
  * full checkpoint through the atomic writer, tokenizer files included
  * (the adapter directory's, else the base's); heads beside the adapter
- * (a v_head) go into it too. */
+ * (a v_head, a reward model's score) go into it too, and a reward model's
+ * rm.json with them, so alarm-score rm: reads the merged one alike. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,14 @@ static const tool_spec spec = {
     .page = "alarm-model(1)",
 };
 
+/* The adapter directory's rm.json (alarm-rm's, alarm-formats(5) section 7), when it has one. */
+static int copy_rm_json(const ckpt_writer *w, void *ctx, alarm_err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rm.json", (const char *)ctx);
+    return access(path, F_OK) == 0 ? ckpt_copy_file(w, path, "rm.json", e) : 0;
+}
+
 int model_cmd_merge_lora(int argc, char **argv)
 {
     tool t;
@@ -53,7 +62,7 @@ int model_cmd_merge_lora(int argc, char **argv)
     char tok[4096];
     snprintf(tok, sizeof tok, "%s/tokenizer.json", dir);
     const char *tokdir = access(tok, R_OK) == 0 ? dir : m.lora.base;
-    tfm_save_opts so = {m.cfg.dtype, 0, NULL, NULL};
+    tfm_save_opts so = {.dtype = m.cfg.dtype, .extra = copy_rm_json, .extra_ctx = (void *)dir};
     tfm_lora_merge(&m);
     status = tfm_save_as(&m, a.out, tokdir, &so, &e) < 0 ? tool_fail(&t, e.msg) : TOOL_OK;
     tfm_free(&m);
