@@ -1,5 +1,6 @@
 /* gen_cfg: see gen_cfg.h. */
 #include "gen_cfg.h"
+#include "json_file.h"
 #include "tfm_lora_ckpt.h"
 
 #include <cjson/cJSON.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsio.h"
 
 static const cJSON *field(const cJSON *o, const char *name)
 {
@@ -78,17 +78,6 @@ static int overlay(gen_cfg *g, const cJSON *o, const char *path, int full, alarm
     return 0;
 }
 
-static int read_json(const char *path, cJSON **o, alarm_err *e)
-{
-    size_t n;
-    char *text = fsio_read_file(path, (size_t)1 << 20, &n, e);
-    if (!text)
-        return -1;
-    *o = cJSON_ParseWithLength(text, n);
-    free(text);
-    return *o ? 0 : err_set(e, "%s: malformed JSON", path);
-}
-
 int gen_cfg_load(gen_cfg *g, const char *dir, alarm_err *e)
 {
     char path[4096], base[8192];
@@ -102,8 +91,8 @@ int gen_cfg_load(gen_cfg *g, const char *dir, alarm_err *e)
     }
     if (!full)
         snprintf(path, sizeof path, "%s/config.json", dir);
-    cJSON *o = NULL;
-    if (read_json(path, &o, e) < 0)
+    cJSON *o = json_file_read(path, (size_t)1 << 20, e);
+    if (!o)
         return -1;
     int rc = overlay(g, o, path, full, e);
     cJSON_Delete(o);

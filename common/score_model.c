@@ -2,6 +2,7 @@
  * score_model.h). The model is built for batch= rows of max-len= tokens;
  * inputs are encoded by seq_encode as alarm-rm(1) encodes its records,
  * with truncate= as its --truncate. */
+#include "json_file.h"
 #include "score_model.h"
 
 #include <errno.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fsio.h"
 #include "grow.h"
 #include "tfm_ckpt.h"
 #include "tfm_lora_ckpt.h"
@@ -18,17 +18,12 @@
 static cJSON *read_json(const char *dir, const char *name, int optional, alarm_err *e)
 {
     char path[4096];
-    size_t len;
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (optional && stat(path, &sb) < 0 && errno == ENOENT)
         return NULL;
-    char *text = fsio_read_file(path, (size_t)16 << 20, &len, e);
-    if (!text)
-        return NULL;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsObject(o)) {
+    cJSON *o = json_file_read(path, (size_t)16 << 20, e);
+    if (o && !cJSON_IsObject(o)) {
         cJSON_Delete(o);
         err_set(e, "%s: not a JSON object", path);
         return NULL;

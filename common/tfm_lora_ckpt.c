@@ -4,6 +4,7 @@
  * trained heads beside them in model.safetensors as trl saves its v_head.
  * The base is base_model_name_or_path: a relative path is looked up in the
  * adapter directory first, then in the working directory. */
+#include "json_file.h"
 #include "tfm_lora_ckpt.h"
 
 #include <cjson/cJSON.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsio.h"
 #include "st.h"
 #include "tfm_lora.h"
 
@@ -94,14 +94,11 @@ static int read_config(const char *dir, tfm_lora_opts *o, char *base, size_t nb,
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/adapter_config.json", dir);
-    size_t len;
-    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
-    if (!text)
+    cJSON *j = json_file_read(path, (size_t)1 << 20, e);
+    if (!j)
         return -1;
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
     memset(o, 0, sizeof *o);
-    int rc = j ? parse_config(j, o, base, nb, path, e) : err_set(e, "%s: not valid JSON", path);
+    int rc = parse_config(j, o, base, nb, path, e);
     cJSON_Delete(j);
     return rc;
 }

@@ -4,6 +4,7 @@
  * optimizer.safetensors (exp_avg.NAME and exp_avg_sq.NAME per tensor, as
  * torch's AdamW names them, and master.NAME fp32 weights when the
  * checkpoint's weights are 16-bit). */
+#include "json_file.h"
 #include "train.h"
 
 #include <cjson/cJSON.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsio.h"
 #include "st.h"
 
 static const char *const sched_names[] = {"constant", "linear", "cosine"};
@@ -152,14 +152,9 @@ static int read_state(const char *dir, const train_cfg *c, train_state *st, alar
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/trainer_state.json", dir);
-    size_t len;
-    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
-    if (!text)
-        return err_prefix(e, "cannot resume");
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    free(text);
+    cJSON *o = json_file_read(path, (size_t)1 << 20, e);
     if (!o)
-        return err_set(e, "%s: malformed JSON", path);
+        return err_prefix(e, "cannot resume");
     double step, epoch, cursor, tokens;
     int rc = get_count(o, path, "step", &step, e) || get_count(o, path, "epoch", &epoch, e) ||
                      get_count(o, path, "cursor", &cursor, e) ||

@@ -230,7 +230,7 @@ span_records() {
     jq '.score.std = "x"' "$W/seq/rm.json" >"$T/k/rm.json"
     bad "h=rm:$T/k" "$T/k/rm.json: field \"score.std\": expected a number"
     echo '{' >"$T/k/rm.json"
-    bad "h=rm:$T/k" "$T/k/rm.json: not a JSON object"
+    bad "h=rm:$T/k" "$T/k/rm.json: malformed JSON"
     cp "$W/seq/rm.json" "$T/k/"
     jq '.architectures = ["GPT2LMHeadModel"]' "$W/seq/config.json" >"$T/k/config.json"
     bad "h=rm:$T/k" "field \"architectures\": GPT2LMHeadModel is not a sequence reward model"

@@ -21,7 +21,8 @@ def pairs(kind, a, b, skip):
     if kind == "weights":
         files = [f for f in ("model.safetensors", "adapter_model.safetensors")
                  if os.path.exists(os.path.join(a, f))]
-        wa, wb = ({f + ":" + k: v for f in files for k, v in read_st(os.path.join(d, f)).items()}
+        # the adapters' names (base_model.model.*) never meet the heads' beside them
+        wa, wb = ({k: v for f in files for k, v in read_st(os.path.join(d, f)).items()}
                   for d in (a, b))
         if sorted(wa) != sorted(wb):
             sys.exit("close.py: %s and %s hold different tensors" % (a, b))

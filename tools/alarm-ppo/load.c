@@ -7,19 +7,16 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "fsio.h"
+#include "json_file.h"
 #include "ppo_cli.h"
 #include "tfm_ckpt.h"
 #include "tfm_lora_ckpt.h"
 
 static int read_chain(ppo_run *R, const char *path, alarm_err *e)
 {
-    size_t len;
-    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
-    if (!text)
+    cJSON *o = json_file_read(path, (size_t)1 << 20, e);
+    if (!o)
         return -1;
-    cJSON *o = cJSON_ParseWithLength(text, len);
-    free(text);
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
     const cJSON *kl = cJSON_GetObjectItemCaseSensitive(o, "kl_coef");
     int ok = cJSON_IsNumber(step) && step->valuedouble >= 0 && cJSON_IsNumber(kl) &&

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cJSON.h"
-#include "fsio.h"
+#include "json_file.h"
 #include "rm_cli.h"
 
 static int eval_pairs(rm_run *R, trainer_eval *ev, alarm_err *e)
@@ -97,16 +97,11 @@ static int score_stats(rm_run *R, alarm_err *e)
 static int name_labels(rm_run *R, const ckpt_writer *w, alarm_err *e)
 {
     char path[4096];
-    size_t len;
     if (!ckpt_path(w, "config.json", path, sizeof path))
         return err_set(e, "config.json: path too long");
-    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
-    if (!text)
-        return -1;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
+    cJSON *o = json_file_read(path, (size_t)1 << 20, e);
     if (!o)
-        return err_set(e, "%s: cannot read back", path);
+        return -1;
     cJSON *id2label = cJSON_CreateObject(), *label2id = cJSON_CreateObject();
     for (int k = 0; k < R->n_labels; k++) {
         char key[16];
@@ -128,13 +123,10 @@ static int name_labels(rm_run *R, const ckpt_writer *w, alarm_err *e)
 int rm_check_labels(const rm_run *R, const char *dir, alarm_err *e)
 {
     char path[4096];
-    size_t len;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    char *text = fsio_read_file(path, (size_t)1 << 20, &len, e);
-    if (!text)
+    cJSON *o = json_file_read(path, (size_t)1 << 20, e);
+    if (!o)
         return -1;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
     const cJSON *archs = cJSON_GetObjectItemCaseSensitive(o, "architectures");
     const cJSON *a0 = cJSON_GetArrayItem(archs, 0);
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(o, "id2label");
