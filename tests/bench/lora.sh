@@ -26,19 +26,8 @@ pkgs="sqlite3 libcjson libcurl openblas libpcre2-8 icu-uc"
 ${CC:-cc} -O2 -fopenmp -Icommon -o "$out/gen-model" tests/bench/gen-model.c "$BUILD/libalarm.a" \
     $(pkg-config --libs $pkgs) -lm
 
-# combined N V P R SEED: N records of P prompt and R response ids below V, a reward at the end
-combined() {
-    awk -v n="$1" -v V="$2" -v P="$3" -v R="$4" -v seed="$5" 'BEGIN {
-        srand(seed)
-        for (i = 0; i < n; i++) {
-            p = ""; r = ""; d = ""
-            for (j = 0; j < P; j++) p = p (j ? "," : "") int(rand() * V)
-            for (j = 0; j < R; j++) { r = r (j ? "," : "") int(rand() * V); d = d (j ? "," : "") (j == R - 1 ? 1 : 0) }
-            printf "{\"id\":\"b%d\",\"prompt_tokens\":[%s],\"response_tokens\":[%s],", i, p, r
-            printf "\"reward\":{\"mode\":\"holistic\",\"dense\":[%s],\"total\":1}}\n", d
-        }
-    }'
-}
+# combined N V P R SEED: random combined records (the PPO benchmarks' one generator)
+combined() { tests/bench/gen-combined.sh "$@"; }
 
 # step LABEL ARGS...: RUNS PPO steps; prints the median seconds, tokens/s and peak RSS
 step() {
