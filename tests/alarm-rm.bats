@@ -5,6 +5,8 @@
 # store's rows, a language model's backbone under a new head, and each bad
 # input alarm-rm(1) names.
 
+load lib/resume
+
 setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
     PATH="${ALARM_TEST_BUILD:-$ROOT/build}/bin:$PATH"
@@ -67,24 +69,14 @@ tiny_world() {
         "$T/run/rm.json"
 }
 
-# kill_at DIR STEP PID: kill -9 PID once DIR holds the checkpoint of STEP.
-kill_at() {
-    while ! grep -qs "\"step\":[[:space:]]*$2," "$1/trainer_state.json"; do sleep 0.02; done
-    kill -9 "$3"
-    wait "$3" || true
-}
 
 @test "killed with -9 and resumed, it ends bit for bit where an uninterrupted run ends" {
     tiny_world seq
     args=(--kind seq --init "$T/cfg.json" --tokenizer "$T/tok.json" --val "$T/val.jsonl"
           --steps 120 --save-every 10 --grad-accum 2 --threads 1 --batch 8 --max-len 32 -q)
     alarm-rm --out "$T/a" "${args[@]}" "$T/train.jsonl"
-    alarm-rm --out "$T/b" "${args[@]}" "$T/train.jsonl" &
-    kill_at "$T/b" 10 $!
-    jq -e '.step < 120' "$T/b/trainer_state.json" # killed before the end
-    alarm-rm --out "$T/b" --resume "${args[@]}" "$T/train.jsonl"
-    cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
-    cmp "$T/a/optimizer.safetensors" "$T/b/optimizer.safetensors"
+    killed_and_resumed 10 alarm-rm "${args[@]}" "$T/train.jsonl"
+    same_files "$T/a" "$T/b" model.safetensors optimizer.safetensors
     cmp "$T/a/rm.json" "$T/b/rm.json"
     # other data is refused
     head -n 100 "$T/train.jsonl" >"$T/less.jsonl"
@@ -227,11 +219,8 @@ bad() {
     jq -e '.task_type == "SEQ_CLS" and .peft_type == "LORA"' "$T/a/adapter_config.json"
     alarm-model info "$T/a" | jq -e '.heads == ["score"] and .labels == 1 and
         .lora.trainable_parameters == 32 + 2 * 4 * (32 + 96)'
-    alarm-rm --out "$T/b" "${args[@]}" &
-    kill_at "$T/b" 20 $!
-    alarm-rm --out "$T/b" --resume "${args[@]}"
-    cmp "$T/a/adapter_model.safetensors" "$T/b/adapter_model.safetensors"
-    cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
+    killed_and_resumed 20 alarm-rm "${args[@]}"
+    same_files "$T/a" "$T/b" adapter_model.safetensors model.safetensors
 }
 
 @test "--lora with --kind spans is a usage error (label names live in config.json)" {

@@ -3,6 +3,8 @@
 # rollouts), exact resume after kill -9, the store's train_evals rows, and
 # each bad input alarm-sft(1) names.
 
+load lib/resume
+
 setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
     PATH="${ALARM_TEST_BUILD:-$ROOT/build}/bin:$PATH"
@@ -45,23 +47,14 @@ SFT_COPY=(--lr 3e-3 --schedule cosine --warmup 20 --batch 16 --max-len 32 -q)
     [ "$right" -ge 160 ]
 }
 
-# kill_at DIR STEP PID: kill -9 PID once DIR holds the checkpoint of STEP.
-kill_at() {
-    while ! grep -qs "\"step\":[[:space:]]*$2," "$1/trainer_state.json"; do sleep 0.02; done
-    kill -9 "$3"
-    wait "$3" || true
-}
 
 @test "killed with -9 and resumed, it ends bit for bit where an uninterrupted run ends" {
     tiny_world
     args=(--init "$T/cfg.json" --tokenizer "$T/tok.json" --val "$T/val.jsonl" --steps 60
           --save-every 10 --grad-accum 2 --threads 1 "${SFT_COPY[@]}" "$T/train.jsonl")
     alarm-sft --out "$T/a" "${args[@]}"
-    alarm-sft --out "$T/b" "${args[@]}" &
-    kill_at "$T/b" 20 $!
-    [ "$(jq .step "$T/b/trainer_state.json")" -lt 60 ]
-    alarm-sft --out "$T/b" --resume "${args[@]}"
-    for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
+    killed_and_resumed 20 alarm-sft "${args[@]}"
+    same_files "$T/a" "$T/b" model.safetensors optimizer.safetensors trainer_state.json
     cmp "$T/a.best/model.safetensors" "$T/b.best/model.safetensors"
     # --resume with nothing to resume starts afresh, and gives the same run again
     alarm-sft --out "$T/c" --resume "${args[@]}"
@@ -80,10 +73,8 @@ kill_at() {
     [ "$(sqlite3 "$T/a.db" "$q")" = "$(sqlite3 "$T/n.db" "$q")" ]
     q='SELECT val_loss FROM train_evals WHERE step = 30'
     [ "$(sqlite3 "$T/a.db" "$q")" != "$(sqlite3 "$T/n.db" "$q")" ]
-    alarm-sft --out "$T/b" --dropout "${args[@]}" &
-    kill_at "$T/b" 10 $!
-    alarm-sft --out "$T/b" --resume --dropout "${args[@]}"
-    for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
+    killed_and_resumed 10 alarm-sft --dropout "${args[@]}"
+    same_files "$T/a" "$T/b" model.safetensors optimizer.safetensors trainer_state.json
     # the checkpoint keeps GPT2Config's probabilities for the next trainer
     jq -e '.embd_pdrop == 0.1 and .attn_pdrop == 0.1 and .resid_pdrop == 0.1' "$T/a/config.json"
 }
@@ -94,11 +85,8 @@ kill_at() {
           --save-dtype bf16 --threads 1 "${SFT_COPY[@]}" "$T/train.jsonl")
     alarm-sft --out "$T/a" "${args[@]}"
     jq -e '.torch_dtype == "bfloat16"' "$T/a/config.json"
-    alarm-sft --out "$T/b" "${args[@]}" &
-    kill_at "$T/b" 10 $!
-    alarm-sft --out "$T/b" --resume "${args[@]}"
-    cmp "$T/a/model.safetensors" "$T/b/model.safetensors"
-    cmp "$T/a/optimizer.safetensors" "$T/b/optimizer.safetensors"
+    killed_and_resumed 10 alarm-sft "${args[@]}"
+    same_files "$T/a" "$T/b" model.safetensors optimizer.safetensors
 }
 
 @test "--resume with other settings or other data is refused, naming what differs" {
@@ -256,11 +244,8 @@ lora_run() {
     args=(--model "$M" --lora r=4,alpha=8 --steps 40 --save-every 10 --grad-accum 2 --threads 1
           --lr 1e-2 --batch 8 --max-len 32 -q "$T/train.jsonl")
     alarm-sft --out "$T/a" "${args[@]}"
-    alarm-sft --out "$T/b" "${args[@]}" &
-    kill_at "$T/b" 20 $!
-    alarm-sft --out "$T/b" --resume "${args[@]}"
-    cmp "$T/a/adapter_model.safetensors" "$T/b/adapter_model.safetensors"
-    cmp "$T/a/optimizer.safetensors" "$T/b/optimizer.safetensors"
+    killed_and_resumed 20 alarm-sft "${args[@]}"
+    same_files "$T/a" "$T/b" adapter_model.safetensors optimizer.safetensors
 }
 
 @test "--lora errors: a target the model lacks, a bad key, with --init (exit 2); a broken adapter (exit 1)" {

@@ -6,6 +6,8 @@
 # NaN only its model gives, weights that diverge) stops both ranks with its
 # message and writes no checkpoint.
 
+load lib/resume
+
 setup() {
     ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
     B="${ALARM_TEST_BUILD:-$ROOT/build}"
@@ -144,7 +146,7 @@ combined() {
     [ "$rc" -ne 0 ]
     [ "$(jq .step "$T/b/trainer_state.json")" -lt 1000 ]
     np2 "$MPI/alarm-sft" "${args[@]}" --out "$T/b" --resume
-    for f in model.safetensors optimizer.safetensors trainer_state.json; do cmp "$T/a/$f" "$T/b/$f"; done
+    same_files "$T/a" "$T/b" model.safetensors optimizer.safetensors trainer_state.json
 }
 
 @test "with --lora the ranks all-reduce the adapters' span: alarm-sft and alarm-ppo (no --ref) take the one-process steps" {
