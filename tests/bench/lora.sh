@@ -59,6 +59,7 @@ step "GPT-2 124M full (--ref)" --policy "$out/g" --ref "$out/g"
 step "GPT-2 124M --lora r=16 (no --ref)" --policy "$out/g" --lora r=16,alpha=32
 rm -rf "$out/g"
 echo "== Llama-family shapes, --lora r=16 on q_proj,v_proj, BF16 on disk, 1 run each"
+runs_gpt2=$RUNS
 RUNS=1
 while read -r name V C L NH NKV FF; do
     [ -n "$name" ] || continue
@@ -68,4 +69,4 @@ while read -r name V C L NH NKV FF; do
     rm -rf "$out/l"
     [ "$(cat "$out/last.mem")" -le 8192 ] || { echo "$name: over 8 GB; larger shapes not tried"; break; }
 done <<<"$LLAMA_SHAPES"
-echo "reproduce: THREADS=$THREADS RUNS=$RUNS tests/bench/lora.sh"
+echo "reproduce: THREADS=$THREADS RUNS=$runs_gpt2 tests/bench/lora.sh"
